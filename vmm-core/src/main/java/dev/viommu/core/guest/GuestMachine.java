@@ -1,4 +1,4 @@
-package dev.viommu.guests;
+package dev.viommu.core.guest;
 
 import dev.viommu.core.mem.GuestMemory;
 import dev.viommu.core.mem.GuestMemoryException;

@@ -1,4 +1,4 @@
-package dev.viommu.guests;
+package dev.viommu.core.guest;
 
 import dev.viommu.core.host.HostBackend;
 import dev.viommu.core.host.NoHostBackend;

@@ -1,0 +1,156 @@
+package dev.viommu.sidecar;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.viommu.core.host.HostBackend;
+import dev.viommu.core.host.HostBackendProvider;
+import dev.viommu.core.host.NoHostBackend;
+import dev.viommu.core.metrics.ViommuMetrics;
+import dev.viommu.core.posix.Posix;
+import dev.viommu.core.spi.DeviceRegistry;
+import dev.viommu.sidecar.control.EventBus;
+import dev.viommu.sidecar.control.QmpCommands;
+import dev.viommu.sidecar.control.QmpException;
+import dev.viommu.sidecar.control.QmpServer;
+import dev.viommu.sidecar.dataplane.DataPlaneServer;
+import dev.viommu.sidecar.machine.Machine;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/** The sidecar process: the machine, the control socket, the data plane, and an orderly shutdown. */
+public final class Sidecar implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
+
+    private final SidecarConfig config;
+    private final Path controlPath, dataPlanePath;
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+    private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
+        final Thread t = new Thread(r, "viommu-control");
+        t.setDaemon(true);
+        return t;
+    });
+    private final EventBus events = new EventBus();
+    private final DataPlaneServer dataPlane = new DataPlaneServer();
+    private final QmpServer qmp = new QmpServer();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean closing;
+    private Machine machine;
+
+    public Sidecar(final SidecarConfig config, final Path control, final Path dataPlane) {
+        this.config = config;
+        this.controlPath = control;
+        this.dataPlanePath = dataPlane;
+    }
+
+    public Machine machine() { return machine; }
+
+    public EventBus events() { return events; }
+
+    /** Creates the host backend named by the configuration ({@code auto}: iommufd if available, else sim). */
+    static HostBackend createHost(final Map<String, Object> host, final Machine[] machine) throws Exception {
+        final String kind = String.valueOf(host.getOrDefault("backend", "auto"));
+        if (kind.equals("none")) return new NoHostBackend();
+        final Map<String, HostBackendProvider> providers = new LinkedHashMap<>();
+        for (HostBackendProvider p : ServiceLoader.load(HostBackendProvider.class)) providers.put(p.kind(), p);
+        HostBackendProvider chosen;
+        if (kind.equals("auto")) {
+            chosen = providers.get("iommufd");
+            if (chosen == null || !chosen.available()) chosen = providers.get("sim");
+            if (chosen == null) {
+                LOG.warn("no host backend plugin is installed: passthrough endpoints are refused");
+                return new NoHostBackend();
+            }
+        } else {
+            chosen = providers.get(kind);
+            if (chosen == null) throw new IllegalArgumentException("unknown host backend '" + kind + "' (have " + providers.keySet() + ", none)");
+            if (!chosen.available()) throw new IllegalArgumentException("host backend '" + kind + "' is not available here");
+        }
+        final Map<String, Object> cfg = new LinkedHashMap<>(host);
+        cfg.remove("backend");
+        LOG.info("host backend: {}", chosen.kind());
+        return chosen.create(cfg, () -> machine[0].memory());
+    }
+
+    public void start() throws Exception {
+        final Set<Integer> uids = new HashSet<>(config.allowedUids());
+        uids.add(Posix.getuid());
+        final Machine[] ref = new Machine[1];
+        final HostBackend host = createHost(config.host(), ref);
+        machine = new Machine(DeviceRegistry.load(), host, new ViommuMetrics(), new Machine.Outputs() {
+            @Override public void msi(final int h, final long a, final int d) { dataPlane.msi(h, a, d); }
+
+            @Override public void line(final int h, final int l, final boolean v) { dataPlane.line(h, l, v); }
+
+            @Override public void invalidate(final int h, final int s, final int p, final long i, final long z) { dataPlane.invalidate(h, s, p, i, z); }
+
+            @Override public void event(final String name, final Map<String, Object> data) { events.emit(name, data); }
+        });
+        ref[0] = machine;
+        final QmpCommands commands = new QmpCommands(machine);
+        runStartupCommands(commands);
+        dataPlane.start(dataPlanePath, group, () -> machine, new PeerCredentialsCheck(uids, "data plane"));
+        qmp.start(controlPath, group, commands, events, control, () -> Thread.ofPlatform().name("viommu-quit").start(this::close), new PeerCredentialsCheck(uids, "control"));
+        LOG.info("viommu {} ready: control={} dataplane={} drivers={} host={}", Version.VERSION, controlPath,
+                dataPlanePath, machine.registry().providers().keySet(), machine.host().kind());
+    }
+
+    private void runStartupCommands(final QmpCommands commands) throws Exception {
+        final ObjectMapper json = new ObjectMapper();
+        for (Map<String, Object> c : config.commands()) {
+            final Object name = c.get("execute");
+            final QmpCommands.Handler h = name == null ? null : commands.get(String.valueOf(name));
+            if (h == null || "quit".equals(name) || "getfd".equals(name)) {
+                throw new IllegalArgumentException("configuration: cannot run command " + name);
+            }
+            final Object args = c.getOrDefault("arguments", Map.of());
+            try {
+                h.run(new dev.viommu.sidecar.control.Args(json.valueToTree(args)), new QmpCommands.Session() {
+                    @Override public int takeFd() { return -1; }
+
+                    @Override public void requestQuit() { }
+                });
+            } catch (QmpException e) {
+                throw new IllegalArgumentException("configuration command " + name + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Blocks until {@link #close} ran. */
+    public void awaitStop() throws InterruptedException { stopped.await(); }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closing) return;
+            closing = true;
+        }
+        LOG.info("shutting down");
+        try {
+            qmp.close();
+            dataPlane.close();
+            control.shutdown();
+            try { control.awaitTermination(5, TimeUnit.SECONDS); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
+            if (machine != null) machine.close();
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            for (Path p : new Path[] {controlPath, dataPlanePath}) {
+                try { Files.deleteIfExists(p); } catch (Exception ignored) { /* best effort */ }
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+}

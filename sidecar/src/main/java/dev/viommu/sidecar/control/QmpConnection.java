@@ -1,0 +1,192 @@
+package dev.viommu.sidecar.control;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viommu.core.posix.Posix;
+import dev.viommu.sidecar.Version;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.epoll.ScmDomainSocketChannel.ScmRead;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * One QMP client. Bytes are split into JSON texts on the event loop; each text, with the descriptors that
+ * arrived with it, is executed on the single control thread, in order. Descriptors a command does not take are
+ * closed after it runs, and any still pending when the client goes away are closed then.
+ */
+public final class QmpConnection extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(QmpConnection.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    public static final int MAX_TEXT = 64 * 1024;
+
+    private record PendingFd(long offset, int fd) {}
+
+    private final QmpCommands commands;
+    private final EventBus events;
+    private final ExecutorService control;
+    private final Runnable quit;
+    private final JsonSplitter splitter = new JsonSplitter(MAX_TEXT);
+    private final ArrayDeque<PendingFd> pendingFds = new ArrayDeque<>();   // event loop only
+    private Channel channel;
+    private volatile boolean negotiated;
+    private volatile boolean closed;
+
+    public QmpConnection(final QmpCommands commands, final EventBus events, final ExecutorService control, final Runnable quit) {
+        this.commands = commands;
+        this.events = events;
+        this.control = control;
+        this.quit = quit;
+    }
+
+    @Override
+    public void channelActive(final ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        final ObjectNode g = JSON.createObjectNode();
+        final ObjectNode q = g.putObject("QMP");
+        q.set("version", Version.qmpVersion(JSON));
+        q.putArray("capabilities");
+        send(g.toString());
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(final ChannelHandlerContext ctx, final Object msg) {
+        if (!(msg instanceof ScmRead read)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        final ByteBuf buf = read.bytes();
+        try {
+            final long start = splitter.offset();
+            for (int fd : read.fds()) pendingFds.add(new PendingFd(start, fd));
+            if (read.controlTruncated()) LOG.warn("control client sent more than {} fds in one message; the kernel dropped the rest", Posix.MAX_FDS_PER_MESSAGE);
+            final byte[] b = new byte[buf.readableBytes()];
+            buf.readBytes(b);
+            splitter.feed(b, b.length, this::onText);
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** A complete text [.., end): it owns every pending fd that arrived before {@code end}. */
+    private void onText(final String text, final String error, final long end) {
+        final List<Integer> fds = new ArrayList<>();
+        while (!pendingFds.isEmpty() && pendingFds.peek().offset() < end) fds.add(pendingFds.poll().fd());
+        control.execute(() -> {
+            final ArrayDeque<Integer> mine = new ArrayDeque<>(fds);
+            try {
+                final String reply = execute(text, error, mine);
+                if (reply != null) send(reply);
+            } catch (RuntimeException e) {
+                LOG.error("control command crashed", e);
+                send(errorReply(null, QmpException.GENERIC, "internal error: " + e));
+            } finally {
+                for (int fd : mine) Posix.closeQuietly(fd);
+            }
+        });
+    }
+
+    private String execute(final String text, final String splitError, final ArrayDeque<Integer> fds) {
+        if (splitError != null) return errorReply(null, QmpException.GENERIC, splitError);
+        final JsonNode req;
+        try {
+            req = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            return errorReply(null, QmpException.GENERIC, "JSON parse error, " + e.getOriginalMessage());
+        }
+        if (req == null || !req.isObject()) return errorReply(null, QmpException.GENERIC, "QMP input must be a JSON object");
+        final JsonNode id = req.get("id");
+        for (var it = req.fieldNames(); it.hasNext(); ) {
+            final String f = it.next();
+            if (!f.equals("execute") && !f.equals("arguments") && !f.equals("id") && !f.equals("exec-oob")) {
+                return errorReply(id, QmpException.GENERIC, "QMP input member '" + f + "' is unexpected");
+            }
+        }
+        if (req.has("exec-oob")) return errorReply(id, QmpException.GENERIC, "QMP input member 'exec-oob' is unexpected: out-of-band execution is not supported");
+        final JsonNode exec = req.get("execute");
+        if (exec == null) return errorReply(id, QmpException.GENERIC, "QMP input lacks member 'execute'");
+        if (!exec.isTextual()) return errorReply(id, QmpException.GENERIC, "QMP input member 'execute' must be a string");
+        final JsonNode args = req.get("arguments");
+        if (args != null && !args.isObject()) return errorReply(id, QmpException.GENERIC, "QMP input member 'arguments' must be an object");
+        final String name = exec.asText();
+        if (name.equals("qmp_capabilities")) {
+            if (negotiated) return errorReply(id, QmpException.COMMAND_NOT_FOUND, "Capabilities negotiation is already complete, command ignored");
+            if (args != null && args.has("enable") && args.get("enable").size() > 0) {
+                return errorReply(id, QmpException.GENERIC, "Capability '" + args.get("enable").get(0).asText() + "' not available");
+            }
+            negotiated = true;
+            if (!closed) events.join(this);
+            return okReply(id, JSON.createObjectNode());
+        }
+        if (!negotiated) return errorReply(id, QmpException.COMMAND_NOT_FOUND, "Expecting capabilities negotiation with 'qmp_capabilities'");
+        final QmpCommands.Handler h = commands.get(name);
+        if (h == null) return errorReply(id, QmpException.COMMAND_NOT_FOUND, "The command " + name + " has not been found");
+        final boolean[] quitAfter = {false};
+        final QmpCommands.Session session = new QmpCommands.Session() {
+            @Override public int takeFd() { final Integer fd = fds.poll(); return fd == null ? -1 : fd; }
+
+            @Override public void requestQuit() { quitAfter[0] = true; }
+        };
+        try {
+            final JsonNode ret = h.run(new Args(args == null ? JSON.createObjectNode() : (ObjectNode) args), session);
+            final String reply = okReply(id, ret);
+            if (quitAfter[0]) {
+                send(reply);
+                events.emit("SHUTDOWN", java.util.Map.of("guest", false, "reason", "host-qmp-quit"));
+                channel.eventLoop().execute(quit);   // after the reply is queued
+                return null;
+            }
+            return reply;
+        } catch (QmpException e) {
+            return errorReply(id, e.errorClass(), e.getMessage());
+        }
+    }
+
+    private static String okReply(final JsonNode id, final JsonNode ret) {
+        final ObjectNode o = JSON.createObjectNode();
+        o.set("return", ret);
+        if (id != null) o.set("id", id);
+        return o.toString();
+    }
+
+    private static String errorReply(final JsonNode id, final String cls, final String desc) {
+        final ObjectNode o = JSON.createObjectNode();
+        o.putObject("error").put("class", cls).put("desc", desc);
+        if (id != null) o.set("id", id);
+        return o.toString();
+    }
+
+    /** Queues one line to the client (thread-safe). */
+    void send(final String line) {
+        final Channel ch = channel;
+        if (ch == null || !ch.isActive()) return;
+        ch.writeAndFlush(Unpooled.wrappedBuffer((line + "\n").getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Override
+    public void channelInactive(final ChannelHandlerContext ctx) {
+        closed = true;
+        events.leave(this);
+        PendingFd p;
+        while ((p = pendingFds.poll()) != null) Posix.closeQuietly(p.fd());
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+        LOG.warn("control connection error: {}", cause.toString());
+        ctx.close();
+    }
+}

@@ -1,0 +1,178 @@
+package dev.viommu.sidecar.dataplane;
+
+import dev.viommu.core.dataplane.DataPlane;
+import dev.viommu.core.spi.MmioRegion;
+import dev.viommu.core.translate.Translation;
+import dev.viommu.sidecar.machine.DeviceSlot;
+import dev.viommu.sidecar.machine.Machine;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+
+/**
+ * Executes data-plane frames in arrival order on the connection's event loop: a read's reply is written only
+ * after every earlier write took effect. Frames are read in place (no decoding objects); replies are small
+ * pooled buffers flushed when the read burst ends.
+ */
+public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(DataPlaneHandler.class);
+    private final Machine machine;
+    private final DataPlaneServer server;
+    private final Translation translation = new Translation();
+    private long malformed;
+
+    public DataPlaneHandler(final Machine machine, final DataPlaneServer server) {
+        this.machine = machine;
+        this.server = server;
+    }
+
+    @Override
+    public void channelActive(final ChannelHandlerContext ctx) {
+        server.connected(ctx.channel());
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(final ChannelHandlerContext ctx) {
+        server.disconnected(ctx.channel());
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(final ChannelHandlerContext ctx, final Object msg) {
+        final ByteBuf f = (ByteBuf) msg;
+        try {
+            handle(ctx, f);
+        } finally {
+            f.release();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(final ChannelHandlerContext ctx) {
+        ctx.flush();
+    }
+
+    private void handle(final ChannelHandlerContext ctx, final ByteBuf f) {
+        final int base = f.readerIndex();
+        final int len = f.readableBytes();
+        if (len < DataPlane.HEADER_LENGTH) { error(ctx, 0, 0, DataPlane.S_MALFORMED); return; }
+        final int type = f.getUnsignedShortLE(base + DataPlane.TYPE_OFFSET);
+        final int handle = f.getUnsignedShortLE(base + DataPlane.HANDLE_OFFSET);
+        final int tag = f.getIntLE(base + DataPlane.TAG_OFFSET);
+        final int expected = DataPlane.lengthOf(type);
+        if (expected < 0 || (type & DataPlane.REPLY) != 0 || type >= DataPlane.IRQ_MSI && type < DataPlane.REPLY) {
+            error(ctx, type, tag, DataPlane.S_UNKNOWN_TYPE);
+            return;
+        }
+        if (len != expected) { error(ctx, type, tag, DataPlane.S_MALFORMED); return; }
+        if (type == DataPlane.PING) {
+            final ByteBuf r = reply(ctx, DataPlane.PONG, 0, tag);
+            r.setLongLE(4 + DataPlane.PING_PAYLOAD, f.getLongLE(base + DataPlane.PING_PAYLOAD));
+            ctx.write(r);
+            return;
+        }
+        final DeviceSlot slot = machine.byHandle(handle);
+        if (slot == null) { error(ctx, type, tag, DataPlane.S_NO_DEVICE); return; }
+        switch (type) {
+            case DataPlane.MMIO_READ, DataPlane.MMIO_WRITE -> mmio(ctx, f, base, type, tag, slot);
+            case DataPlane.TRANSLATE -> translate(ctx, f, base, tag, slot);
+            case DataPlane.DOORBELL -> {
+                final long q = f.getUnsignedIntLE(base + DataPlane.DB_QUEUE);
+                slot.lock().lock();
+                try { slot.model().doorbell((int) Math.min(q, Integer.MAX_VALUE)); } finally { slot.lock().unlock(); }
+            }
+            default -> error(ctx, type, tag, DataPlane.S_UNKNOWN_TYPE);
+        }
+    }
+
+    private void mmio(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int type, final int tag,
+                      final DeviceSlot slot) {
+        final int region = f.getUnsignedByte(base + DataPlane.MMIO_REGION);
+        final int size = f.getUnsignedByte(base + DataPlane.MMIO_SIZE);
+        final long offset = f.getLongLE(base + DataPlane.MMIO_OFFSET);
+        final List<MmioRegion> regions = slot.model().mmioRegions();
+        if (region >= regions.size()) { error(ctx, type, tag, DataPlane.S_BAD_REGION); return; }
+        final MmioRegion r = regions.get(region);
+        if ((size != 1 && size != 2 && size != 4 && size != 8) || offset < 0 || offset > r.size() - size) {
+            error(ctx, type, tag, DataPlane.S_BAD_ACCESS);
+            return;
+        }
+        if (type == DataPlane.MMIO_WRITE) {
+            final long value = f.getLongLE(base + DataPlane.MMIO_VALUE);
+            slot.metrics().mmioWrites.increment();
+            slot.lock().lock();
+            try { r.write(offset, size, value); } catch (RuntimeException e) { deviceBug(slot, e); } finally { slot.lock().unlock(); }
+            return;
+        }
+        long value = 0;
+        slot.metrics().mmioReads.increment();
+        slot.lock().lock();
+        try { value = r.read(offset, size); } catch (RuntimeException e) { deviceBug(slot, e); } finally { slot.lock().unlock(); }
+        final ByteBuf rep = reply(ctx, DataPlane.MMIO_READ_REPLY, slot.handle(), tag);
+        rep.setIntLE(4 + DataPlane.RR_STATUS, DataPlane.S_OK);
+        rep.setLongLE(4 + DataPlane.RR_VALUE, value);
+        ctx.write(rep);
+    }
+
+    private void translate(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int tag, final DeviceSlot slot) {
+        final int source = f.getIntLE(base + DataPlane.TR_SOURCE);
+        final int pasid = f.getIntLE(base + DataPlane.TR_PASID);
+        final long iova = f.getLongLE(base + DataPlane.TR_IOVA);
+        final int access = f.getIntLE(base + DataPlane.TR_ACCESS);
+        final Translation t = translation;
+        slot.metrics().translations.increment();
+        slot.lock().lock();
+        try {
+            slot.model().translation().translate(source, pasid < 0 ? -1 : pasid, iova, access, t);
+        } catch (RuntimeException e) {
+            deviceBug(slot, e);
+            t.fault(0, "internal-error");
+        } finally {
+            slot.lock().unlock();
+        }
+        final ByteBuf rep = reply(ctx, DataPlane.TRANSLATE_REPLY, slot.handle(), tag);
+        rep.setIntLE(4 + DataPlane.TRR_STATUS, t.ok ? DataPlane.S_OK : DataPlane.S_FAULT);
+        rep.setIntLE(4 + DataPlane.TRR_PERMS, t.permissions);
+        rep.setLongLE(4 + DataPlane.TRR_OUT, t.outputAddress);
+        rep.setLongLE(4 + DataPlane.TRR_PAGE_SIZE, t.pageSize);
+        rep.setIntLE(4 + DataPlane.TRR_FAULT, t.faultCode);
+        ctx.write(rep);
+    }
+
+    /** A device model threw on guest input: a bug in the model; the guest sees a no-op, the sidecar lives on. */
+    private static void deviceBug(final DeviceSlot slot, final RuntimeException e) {
+        LOG.error("device {} threw on a guest access (a model bug; the access was dropped)", slot.model().id(), e);
+        slot.metrics().fault("internal-error");
+    }
+
+    private static ByteBuf reply(final ChannelHandlerContext ctx, final int type, final int handle, final int tag) {
+        final int len = DataPlane.lengthOf(type);
+        final ByteBuf b = ctx.alloc().ioBuffer(4 + len);
+        b.setZero(0, 4 + len);
+        b.setIntLE(0, len);
+        b.setShortLE(4 + DataPlane.TYPE_OFFSET, type);
+        b.setShortLE(4 + DataPlane.HANDLE_OFFSET, handle);
+        b.setIntLE(4 + DataPlane.TAG_OFFSET, tag);
+        b.writerIndex(4 + len);
+        return b;
+    }
+
+    private void error(final ChannelHandlerContext ctx, final int requestType, final int tag, final int status) {
+        if ((malformed++ & 1023) == 0) LOG.warn("data plane: rejected a frame of type {}: {}", requestType, DataPlane.statusName(status));
+        final ByteBuf b = reply(ctx, DataPlane.ERROR, 0, tag);
+        b.setIntLE(4 + DataPlane.ERR_STATUS, status);
+        b.setShortLE(4 + DataPlane.ERR_REQUEST_TYPE, requestType);
+        ctx.write(b);
+    }
+
+    @Override
+    public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+        LOG.warn("data-plane connection closed: {}", cause.toString());
+        ctx.close();
+    }
+}
