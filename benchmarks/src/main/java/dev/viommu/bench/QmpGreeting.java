@@ -1,0 +1,80 @@
+package dev.viommu.bench;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Start-up cost: from spawning the sidecar process to reading its QMP greeting, against the baseline of
+ * spawning a bare JVM that prints "hello" (the same java binary and class path). {@link Ratios} reports
+ * {@code sidecarToGreeting / jvmHelloWorld}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2)
+@Measurement(iterations = 8)
+@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+public class QmpGreeting {
+    private static String java() { return ProcessHandle.current().info().command().orElse("java"); }
+
+    private static String classPath() { return System.getProperty("java.class.path"); }
+
+    @Benchmark
+    public int jvmHelloWorld() throws Exception {
+        final Process p = new ProcessBuilder(java(), "-cp", classPath(), Hello.class.getName()).redirectErrorStream(true).start();
+        try (InputStream in = p.getInputStream()) {
+            final byte[] b = in.readAllBytes();
+            if (b.length == 0) throw new IOException("no output");
+        }
+        return p.waitFor();
+    }
+
+    @Benchmark
+    public int sidecarToGreeting() throws Exception {
+        final Path dir = Files.createTempDirectory("viommu-greet");
+        final Path ctl = dir.resolve("q.sock");
+        final Process p = new ProcessBuilder(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-cp", classPath(),
+                "dev.viommu.sidecar.Main", "--control", ctl.toString(), "--dataplane", dir.resolve("d.sock").toString(),
+                "--log-level", "warn")).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            while (!Files.exists(ctl)) {
+                if (!p.isAlive()) throw new IOException("sidecar exited " + p.exitValue());
+                Thread.onSpinWait();
+            }
+            try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c.connect(UnixDomainSocketAddress.of(ctl));
+                final ByteBuffer b = ByteBuffer.allocate(512);
+                while (b.position() == 0 || b.get(b.position() - 1) != '\n') if (c.read(b) < 0) throw new IOException("closed");
+                return b.position();
+            }
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+            try (var s = Files.list(dir)) { for (Path f : s.toList()) Files.deleteIfExists(f); }
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** The baseline program. */
+    public static final class Hello {
+        public static void main(final String[] args) { System.out.println("hello"); }
+    }
+}
