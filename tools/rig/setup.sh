@@ -20,7 +20,7 @@ for a in "$@"; do
   case $a in
     all|headers) MODE=$a ;;
     --refresh) REFRESH=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) rig_die "unknown argument '$a' (usage: setup.sh [all|headers] [--refresh])" ;;
   esac
 done
@@ -30,10 +30,11 @@ trap 'rc=$?; printf "[rig] ERROR: setup.sh failed in step \"%s\" at line %s: %s 
 
 # Versions that were proven to work (kernel-rig recipe). If the archive no longer has them, the newest
 # 7.3.x / 10.0.x (bookworm build) is used instead and a line says so.
-PIN_LINUX=7.3.4-1~bpo13+1                  LINUX_PATTERN='^7\.3\.'
-PIN_QEMU=1:10.0.2+ds-2+deb13u1~bpo12+1     QEMU_PATTERN='^1:10\.0\..*bpo12'
-PIN_SEABIOS=1.16.3-2~bpo12+1               SEABIOS_PATTERN='.'
-PIN_BUSYBOX=1:1.37.0-6+b9                  BUSYBOX_PATTERN='^1:1\.3[5-9]'
+# (The pins can be overridden with VIOMMU_RIG_PIN_{LINUX,QEMU,SEABIOS,BUSYBOX}, e.g. to test the fallback.)
+PIN_LINUX=${VIOMMU_RIG_PIN_LINUX:-7.3.4-1~bpo13+1}                 LINUX_PATTERN='^7\.3\.'
+PIN_QEMU=${VIOMMU_RIG_PIN_QEMU:-1:10.0.2+ds-2+deb13u1~bpo12+1}     QEMU_PATTERN='^1:10\.0\..*bpo12'
+PIN_SEABIOS=${VIOMMU_RIG_PIN_SEABIOS:-1.16.3-2~bpo12+1}            SEABIOS_PATTERN='.'
+PIN_BUSYBOX=${VIOMMU_RIG_PIN_BUSYBOX:-1:1.37.0-6+b9}               BUSYBOX_PATTERN='^1:1\.3[5-9]'
 # Bookworm libraries QEMU 10 (bookworm-backports build) needs that a minimal Debian 12 usually lacks.
 QEMU_LIBS=(libcapstone4 libpmem1 libfdt1 librdmacm1 libibverbs1 libslirp0 libvdeplug2 libfuse3-3 libaio1
            liburing2 libndctl6 libdaxctl1 libnl-3-200 libnl-route-3-200)

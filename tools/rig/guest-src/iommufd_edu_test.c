@@ -169,7 +169,8 @@ int main(int argc, char **argv)
 	if (!req(iommufd >= 0, "open /dev/iommu"))
 		goto out;
 	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
-	if (!req(ioctl(iommufd, IOMMU_IOAS_ALLOC, &ioas) == 0, "IOMMU_IOAS_ALLOC -> ioas_id %u", ioas.out_ioas_id))
+	rc = ioctl(iommufd, IOMMU_IOAS_ALLOC, &ioas);
+	if (!req(rc == 0, "IOMMU_IOAS_ALLOC -> ioas_id %u", ioas.out_ioas_id))
 		goto out;
 	const uint32_t ioas_id = ioas.out_ioas_id;
 
@@ -183,13 +184,15 @@ int main(int argc, char **argv)
 	if (!req(devfd >= 0, "open %s", cdev))
 		goto out;
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
-	if (!req(ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind) == 0, "VFIO_DEVICE_BIND_IOMMUFD -> dev_id %u",
+	rc = ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	if (!req(rc == 0, "VFIO_DEVICE_BIND_IOMMUFD -> dev_id %u",
 		 bind.out_devid))
 		goto out;
 	const uint32_t dev_id = bind.out_devid;
 
 	struct vfio_device_info dinfo = { .argsz = sizeof(dinfo) };
-	req(ioctl(devfd, VFIO_DEVICE_GET_INFO, &dinfo) == 0 && (dinfo.flags & VFIO_DEVICE_FLAGS_PCI),
+	rc = ioctl(devfd, VFIO_DEVICE_GET_INFO, &dinfo);
+	req(rc == 0 && (dinfo.flags & VFIO_DEVICE_FLAGS_PCI),
 	    "VFIO_DEVICE_GET_INFO flags 0x%x (PCI) regions %u irqs %u", dinfo.flags, dinfo.num_regions, dinfo.num_irqs);
 
 	/* ---- hardware info: the emulated VT-d ---- */
@@ -229,7 +232,8 @@ int main(int argc, char **argv)
 
 	/* ---- attach to the IOAS: the kernel picks/creates a paging domain ---- */
 	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach), .pt_id = ioas_id };
-	if (!req(ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) == 0,
+	rc = ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+	if (!req(rc == 0,
 		 "VFIO_DEVICE_ATTACH_IOMMUFD_PT ioas %u -> hwpt_id %u", ioas_id, attach.pt_id))
 		goto out;
 	const uint32_t auto_hwpt = attach.pt_id;
@@ -254,7 +258,8 @@ int main(int argc, char **argv)
 				      .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
 					       IOMMU_IOAS_MAP_WRITEABLE,
 				      .ioas_id = ioas_id, .user_va = (uintptr_t)buf, .length = LEN, .iova = IOVA };
-	if (!req(ioctl(iommufd, IOMMU_IOAS_MAP, &map) == 0, "IOMMU_IOAS_MAP va %p len 0x%llx at iova 0x%llx", buf,
+	rc = ioctl(iommufd, IOMMU_IOAS_MAP, &map);
+	if (!req(rc == 0, "IOMMU_IOAS_MAP va %p len 0x%llx at iova 0x%llx", buf,
 		 (unsigned long long)LEN, (unsigned long long)map.iova))
 		goto out;
 
@@ -310,11 +315,13 @@ int main(int argc, char **argv)
 	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
 	rc = ioctl(iommufd, IOMMU_FAULT_QUEUE_ALLOC, &fa);
 	opt(rc, "IOMMU_FAULT_QUEUE_ALLOC -> fault_id %u fd %d", rc ? 0 : fa.out_fault_id, rc ? -1 : (int)fa.out_fault_fd);
+	uint32_t fault_hwpt = 0;
 	if (rc == 0) {
 		struct iommu_hwpt_alloc fh = { .size = sizeof(fh), .flags = IOMMU_HWPT_FAULT_ID_VALID, .dev_id = dev_id,
 					       .pt_id = ioas_id, .fault_id = fa.out_fault_id };
 		rc = ioctl(iommufd, IOMMU_HWPT_ALLOC, &fh);
 		opt(rc, "IOMMU_HWPT_ALLOC FAULT_ID_VALID -> hwpt_id %u", rc ? 0 : fh.out_hwpt_id);
+		fault_hwpt = rc ? 0 : fh.out_hwpt_id;
 	}
 
 	/* ---- vIOMMU (needs a nesting parent, so EOPNOTSUPP on QEMU's VT-d) ---- */
@@ -325,7 +332,8 @@ int main(int argc, char **argv)
 
 	/* ---- unmap: the DMA must not reach the buffer any more ---- */
 	struct iommu_ioas_unmap um = { .size = sizeof(um), .ioas_id = ioas_id, .iova = IOVA, .length = LEN };
-	req(ioctl(iommufd, IOMMU_IOAS_UNMAP, &um) == 0 && um.length == LEN, "IOMMU_IOAS_UNMAP -> length 0x%llx",
+	rc = ioctl(iommufd, IOMMU_IOAS_UNMAP, &um);
+	req(rc == 0 && um.length == LEN, "IOMMU_IOAS_UNMAP -> length 0x%llx",
 	    (unsigned long long)um.length);
 	memset(buf + 4096, 0, 4096);
 	edu_dma(EDU_BUF, IOVA + 4096, 4096, 1, NULL);
@@ -334,17 +342,22 @@ int main(int argc, char **argv)
 	/* ---- teardown ---- */
 	struct vfio_device_detach_iommufd_pt det = { .argsz = sizeof(det) };
 	req(ioctl(devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &det) == 0, "VFIO_DEVICE_DETACH_IOMMUFD_PT");
-	if (paging.out_hwpt_id) {
-		struct iommu_destroy d = { .size = sizeof(d), .id = paging.out_hwpt_id };
-		req(ioctl(iommufd, IOMMU_DESTROY, &d) == 0, "IOMMU_DESTROY hwpt %u", d.id);
+	/* destroy in dependency order: HWPTs, then the fault object (after closing its fd), then the IOAS */
+	const uint32_t hwpts[] = { paging.out_hwpt_id, fault_hwpt, dirty.out_hwpt_id, parent_id };
+	for (unsigned i = 0; i < sizeof(hwpts) / sizeof(hwpts[0]); i++) {
+		struct iommu_destroy d = { .size = sizeof(d), .id = hwpts[i] };
+		if (d.id)
+			req(ioctl(iommufd, IOMMU_DESTROY, &d) == 0, "IOMMU_DESTROY hwpt %u", d.id);
+	}
+	if (fa.out_fault_id) {
+		close(fa.out_fault_fd);
+		struct iommu_destroy d = { .size = sizeof(d), .id = fa.out_fault_id };
+		req(ioctl(iommufd, IOMMU_DESTROY, &d) == 0, "IOMMU_DESTROY fault %u", d.id);
 	}
 	munmap((void *)bar0, ri.size);
-	close(devfd);
+	close(devfd);	/* unbinds the device */
 	struct iommu_destroy d = { .size = sizeof(d), .id = ioas_id };
-	errno = 0;
-	rc = ioctl(iommufd, IOMMU_DESTROY, &d);
-	/* objects that still reference the IOAS (optional HWPTs above) keep it busy: EBUSY is acceptable */
-	req(rc == 0 || errno == EBUSY, "IOMMU_DESTROY ioas %u (%s)", ioas_id, rc == 0 ? "destroyed" : "busy");
+	req(ioctl(iommufd, IOMMU_DESTROY, &d) == 0, "IOMMU_DESTROY ioas %u", ioas_id);
 	close(iommufd);
 out:
 	printf("RESULT %s (%d required step(s) failed)\n", failures ? "FAIL" : "PASS", failures);

@@ -97,6 +97,8 @@ public final class Sidecar implements AutoCloseable {
 
             @Override public void invalidate(final int h, final int s, final int p, final long i, final long z) { dataPlane.invalidate(h, s, p, i, z); }
 
+            @Override public void pageResponse(final int h, final int s, final int p, final int g, final int c) { dataPlane.pageResponse(h, s, p, g, c); }
+
             @Override public void event(final String name, final Map<String, Object> data) { events.emit(name, data); }
         });
         ref[0] = machine;

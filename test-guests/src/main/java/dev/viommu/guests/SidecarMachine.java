@@ -34,6 +34,7 @@ public final class SidecarMachine implements GuestMachine {
     private final int handle;
     private final List<Interrupt> interrupts = new ArrayList<>();
     private final List<Invalidation> invalidations = new ArrayList<>();
+    private final List<PageResponse> pageResponses = new ArrayList<>();
 
     /** Starts a sidecar of its own and creates one vIOMMU in it. */
     public static SidecarMachine start(final String driver, final Map<String, ?> properties, final long ramSize) {
@@ -73,6 +74,10 @@ public final class SidecarMachine implements GuestMachine {
 
             @Override public void iotlbInvalidate(final int hd, final int s, final int p, final long iova, final long size) {
                 invalidations.add(new Invalidation(s, p, iova, size));
+            }
+
+            @Override public void pageResponse(final int hd, final int s, final int p, final int g, final int c) {
+                pageResponses.add(new PageResponse(s, p, g, c));
             }
         });
     }
@@ -119,6 +124,27 @@ public final class SidecarMachine implements GuestMachine {
         try {
             final DataPlaneClient.TranslateReply r = dp.translate(handle, sourceId, pasid, iova, access);
             return new Translated(r.ok(), r.outputAddress(), r.permissions(), r.pageSize(), r.faultCode());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override public boolean pageRequest(final int sourceId, final int pasid, final long address, final int access,
+                                         final boolean last, final int groupIndex) {
+        try { return dp.pageRequest(handle, sourceId, pasid, address, access, last, groupIndex); } catch (IOException e) { throw new UncheckedIOException(e); }
+    }
+
+    @Override public List<PageResponse> takePageResponses() {
+        try { dp.ping(0); } catch (IOException e) { throw new UncheckedIOException(e); }
+        final List<PageResponse> l = new ArrayList<>(pageResponses);
+        pageResponses.clear();
+        return l;
+    }
+
+    @Override public Remapped remapMsi(final int sourceId, final long address, final int data) {
+        try {
+            final DataPlaneClient.RemapReply r = dp.remapMsi(handle, sourceId, address, data);
+            return new Remapped(r.delivered(), r.address(), r.data(), r.faultReason());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -23,6 +23,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
     private final Machine machine;
     private final DataPlaneServer server;
     private final Translation translation = new Translation();
+    private final dev.viommu.core.spi.InterruptRemapper.Result remapped = new dev.viommu.core.spi.InterruptRemapper.Result();
     private long malformed;
 
     public DataPlaneHandler(final Machine machine, final DataPlaneServer server) {
@@ -86,8 +87,61 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
                 slot.lock().lock();
                 try { slot.model().doorbell((int) Math.min(q, Integer.MAX_VALUE)); } finally { slot.lock().unlock(); }
             }
+            case DataPlane.PAGE_REQUEST -> pageRequest(ctx, f, base, tag, slot);
+            case DataPlane.REMAP_MSI -> remapMsi(ctx, f, base, tag, slot);
             default -> error(ctx, type, tag, DataPlane.S_UNKNOWN_TYPE);
         }
+    }
+
+    private void pageRequest(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int tag, final DeviceSlot slot) {
+        final var service = slot.model().pageRequests();
+        if (service.isEmpty()) { error(ctx, DataPlane.PAGE_REQUEST, tag, DataPlane.S_NOT_SUPPORTED); return; }
+        final int source = f.getIntLE(base + DataPlane.PR_SOURCE);
+        final int pasid = f.getIntLE(base + DataPlane.PR_PASID);
+        final long address = f.getLongLE(base + DataPlane.PR_ADDRESS);
+        final int access = f.getIntLE(base + DataPlane.PR_ACCESS);
+        final int group = f.getUnsignedShortLE(base + DataPlane.PR_GROUP);
+        final boolean last = (f.getUnsignedShortLE(base + DataPlane.PR_FLAGS) & DataPlane.PR_FLAG_LAST) != 0;
+        boolean accepted = false;
+        slot.metrics().pageRequests.increment();
+        slot.lock().lock();
+        try {
+            accepted = service.get().pageRequest(source, pasid < 0 ? -1 : pasid, address, access, last, group);
+        } catch (RuntimeException e) {
+            deviceBug(slot, e);
+        } finally {
+            slot.lock().unlock();
+        }
+        final ByteBuf rep = reply(ctx, DataPlane.PAGE_REQUEST_REPLY, slot.handle(), tag);
+        rep.setIntLE(4 + DataPlane.PRR_STATUS, accepted ? DataPlane.S_OK : 1);
+        ctx.write(rep);
+    }
+
+    private void remapMsi(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int tag, final DeviceSlot slot) {
+        final int source = f.getIntLE(base + DataPlane.RM_SOURCE);
+        final int data = f.getIntLE(base + DataPlane.RM_DATA);
+        final long address = f.getLongLE(base + DataPlane.RM_ADDRESS);
+        final dev.viommu.core.spi.InterruptRemapper.Result r = remapped;
+        final var remapper = slot.model().interruptRemapper();
+        if (remapper.isEmpty()) {
+            r.deliver(address, data);            // no remapping hardware: the MSI goes through as written
+        } else {
+            slot.lock().lock();
+            try {
+                remapper.get().remap(source, address, data, r);
+            } catch (RuntimeException e) {
+                deviceBug(slot, e);
+                r.block(0);
+            } finally {
+                slot.lock().unlock();
+            }
+        }
+        final ByteBuf rep = reply(ctx, DataPlane.REMAP_MSI_REPLY, slot.handle(), tag);
+        rep.setIntLE(4 + DataPlane.RMR_STATUS, r.delivered ? DataPlane.S_OK : 1);
+        rep.setIntLE(4 + DataPlane.RMR_DATA, r.data);
+        rep.setLongLE(4 + DataPlane.RMR_ADDRESS, r.address);
+        rep.setIntLE(4 + DataPlane.RMR_FAULT, r.faultReason);
+        ctx.write(rep);
     }
 
     private void mmio(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int type, final int tag,

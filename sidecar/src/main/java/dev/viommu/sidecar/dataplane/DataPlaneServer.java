@@ -80,6 +80,15 @@ public final class DataPlaneServer implements AutoCloseable {
         });
     }
 
+    public void pageResponse(final int handle, final int sourceId, final int pasid, final int group, final int code) {
+        broadcast(DataPlane.PAGE_RESPONSE, handle, b -> {
+            b.setIntLE(4 + DataPlane.PRS_SOURCE, sourceId);
+            b.setIntLE(4 + DataPlane.PRS_PASID, pasid);
+            b.setIntLE(4 + DataPlane.PRS_GROUP, group);
+            b.setIntLE(4 + DataPlane.PRS_CODE, code);
+        });
+    }
+
     @Override
     public void close() {
         if (server != null) server.close().syncUninterruptibly();

@@ -36,6 +36,8 @@ public final class Machine implements AutoCloseable {
 
         void invalidate(int handle, int sourceId, int pasid, long iova, long size);
 
+        void pageResponse(int handle, int sourceId, int pasid, int groupIndex, int code);
+
         void event(String name, Map<String, Object> data);
     }
 
@@ -121,6 +123,7 @@ public final class Machine implements AutoCloseable {
         }
         final InvalidationListener inv = (s, p, iova, size) -> outputs.invalidate(handle, s, p, iova, size);
         model.translation().addInvalidationListener(inv);
+        model.pageRequests().ifPresent(pr -> pr.setResponder((src, pasid, group, code) -> outputs.pageResponse(handle, src, pasid, group, code)));
         final DeviceSlot slot = new DeviceSlot(handle, model, dm);
         nextHandle++;
         devices.put(id, slot);

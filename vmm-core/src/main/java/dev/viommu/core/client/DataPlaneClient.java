@@ -27,6 +27,9 @@ public final class DataPlaneClient implements AutoCloseable {
         default void line(final int handle, final int line, final boolean level) { }
 
         default void iotlbInvalidate(final int handle, final int sourceId, final int pasid, final long iova, final long size) { }
+
+        /** The vIOMMU answered an emulated endpoint's page request group. */
+        default void pageResponse(final int handle, final int sourceId, final int pasid, final int groupIndex, final int code) { }
     }
 
     /** A data-plane error reply (bad handle, region, access) or a protocol violation. */
@@ -43,6 +46,9 @@ public final class DataPlaneClient implements AutoCloseable {
 
     /** The result of a TRANSLATE request. */
     public record TranslateReply(boolean ok, long outputAddress, int permissions, long pageSize, int faultCode) {}
+
+    /** The result of a REMAP_MSI request. */
+    public record RemapReply(boolean delivered, long address, int data, int faultReason) {}
 
     private final SocketChannel ch;
     private final Listener listener;
@@ -120,6 +126,36 @@ public final class DataPlaneClient implements AutoCloseable {
                 in.getInt(f + DataPlane.TRR_PERMS), in.getLong(f + DataPlane.TRR_PAGE_SIZE), in.getInt(f + DataPlane.TRR_FAULT));
     }
 
+    /**
+     * An emulated endpoint's page request (PCIe PRI). Returns whether the vIOMMU accepted it; the group's
+     * response arrives later through {@link Listener#pageResponse}.
+     */
+    public synchronized boolean pageRequest(final int handle, final int sourceId, final int pasid, final long address,
+                                            final int access, final boolean last, final int groupIndex) throws IOException {
+        final int tag = begin(DataPlane.PAGE_REQUEST, handle);
+        out.putInt(4 + DataPlane.PR_SOURCE, sourceId);
+        out.putInt(4 + DataPlane.PR_PASID, pasid);
+        out.putLong(4 + DataPlane.PR_ADDRESS, address);
+        out.putInt(4 + DataPlane.PR_ACCESS, access);
+        out.putShort(4 + DataPlane.PR_GROUP, (short) groupIndex);
+        out.putShort(4 + DataPlane.PR_FLAGS, (short) (last ? DataPlane.PR_FLAG_LAST : 0));
+        send();
+        final int f = awaitReply(tag, DataPlane.PAGE_REQUEST_REPLY);
+        return in.getInt(f + DataPlane.PRR_STATUS) == DataPlane.S_OK;
+    }
+
+    /** Asks the vIOMMU's interrupt remapping what a device's MSI write becomes. */
+    public synchronized RemapReply remapMsi(final int handle, final int sourceId, final long address, final int data) throws IOException {
+        final int tag = begin(DataPlane.REMAP_MSI, handle);
+        out.putInt(4 + DataPlane.RM_SOURCE, sourceId);
+        out.putInt(4 + DataPlane.RM_DATA, data);
+        out.putLong(4 + DataPlane.RM_ADDRESS, address);
+        send();
+        final int f = awaitReply(tag, DataPlane.REMAP_MSI_REPLY);
+        return new RemapReply(in.getInt(f + DataPlane.RMR_STATUS) == DataPlane.S_OK, in.getLong(f + DataPlane.RMR_ADDRESS),
+                in.getInt(f + DataPlane.RMR_DATA), in.getInt(f + DataPlane.RMR_FAULT));
+    }
+
     /** A posted queue notification (virtio notify). */
     public synchronized void doorbell(final int handle, final int queue) throws IOException {
         begin(DataPlane.DOORBELL, handle);
@@ -166,7 +202,8 @@ public final class DataPlaneClient implements AutoCloseable {
             final int f = nextFrame();
             if (f < 0) { readSome(true); continue; }
             final int type = in.getShort(f + DataPlane.TYPE_OFFSET) & 0xFFFF;
-            if (type == DataPlane.IRQ_MSI || type == DataPlane.IRQ_LINE || type == DataPlane.IOTLB_INVALIDATE) {
+            if (type == DataPlane.IRQ_MSI || type == DataPlane.IRQ_LINE || type == DataPlane.IOTLB_INVALIDATE
+                    || type == DataPlane.PAGE_RESPONSE) {
                 dispatchAsync(f);
                 continue;
             }
@@ -185,6 +222,8 @@ public final class DataPlaneClient implements AutoCloseable {
             case DataPlane.IRQ_LINE -> listener.line(handle, in.getInt(f + DataPlane.LINE_NUMBER), in.getInt(f + DataPlane.LINE_LEVEL) != 0);
             case DataPlane.IOTLB_INVALIDATE -> listener.iotlbInvalidate(handle, in.getInt(f + DataPlane.INV_SOURCE),
                     in.getInt(f + DataPlane.INV_PASID), in.getLong(f + DataPlane.INV_IOVA), in.getLong(f + DataPlane.INV_SIZE));
+            case DataPlane.PAGE_RESPONSE -> listener.pageResponse(handle, in.getInt(f + DataPlane.PRS_SOURCE),
+                    in.getInt(f + DataPlane.PRS_PASID), in.getInt(f + DataPlane.PRS_GROUP), in.getInt(f + DataPlane.PRS_CODE));
             default -> { /* a stray reply: ignore */ }
         }
     }

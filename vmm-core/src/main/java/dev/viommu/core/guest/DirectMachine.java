@@ -27,6 +27,7 @@ public final class DirectMachine implements GuestMachine {
     private final List<Invalidation> invalidations = new ArrayList<>();
     private final List<Map.Entry<String, Map<String, Object>>> events = new ArrayList<>();
     private final Translation scratch = new Translation();
+    private final List<PageResponse> pageResponses = new ArrayList<>();
 
     /** Creates the device by driver name with the given properties, over fresh RAM at GPA 0 of {@code ramSize}. */
     public DirectMachine(final String driver, final Map<String, ?> properties, final long ramSize) {
@@ -54,6 +55,9 @@ public final class DirectMachine implements GuestMachine {
         device.translation().addInvalidationListener((s, p, i, z) -> {
             synchronized (invalidations) { invalidations.add(new Invalidation(s, p, i, z)); }
         });
+        device.pageRequests().ifPresent(pr -> pr.setResponder((s, p, g, c) -> {
+            synchronized (pageResponses) { pageResponses.add(new PageResponse(s, p, g, c)); }
+        }));
     }
 
     public DeviceModel device() { return device; }
@@ -95,6 +99,26 @@ public final class DirectMachine implements GuestMachine {
         final Translation t = scratch;
         device.translation().translate(sourceId, pasid, iova, access, t);
         return new Translated(t.ok, t.outputAddress, t.permissions, t.pageSize, t.faultCode);
+    }
+
+    @Override public boolean pageRequest(final int sourceId, final int pasid, final long address, final int access,
+                                         final boolean last, final int groupIndex) {
+        return device.pageRequests().map(pr -> pr.pageRequest(sourceId, pasid, address, access, last, groupIndex)).orElse(false);
+    }
+
+    @Override public List<PageResponse> takePageResponses() {
+        synchronized (pageResponses) {
+            final List<PageResponse> l = new ArrayList<>(pageResponses);
+            pageResponses.clear();
+            return l;
+        }
+    }
+
+    @Override public Remapped remapMsi(final int sourceId, final long address, final int data) {
+        return device.interruptRemapper().map(r -> {
+            final dev.viommu.core.spi.InterruptRemapper.Result res = r.remap(sourceId, address, data, new dev.viommu.core.spi.InterruptRemapper.Result());
+            return new Remapped(res.delivered, res.address, res.data, res.faultReason);
+        }).orElse(new Remapped(true, address, data, 0));
     }
 
     @Override public List<Interrupt> takeInterrupts(final long timeoutMillis) {

@@ -28,6 +28,12 @@ public interface GuestMachine extends AutoCloseable {
     /** The result of a DMA translation request from an emulated endpoint. */
     record Translated(boolean ok, long outputAddress, int permissions, long pageSize, int faultCode) {}
 
+    /** The vIOMMU's answer to an emulated endpoint's page request group. */
+    record PageResponse(int sourceId, int pasid, int groupIndex, int code) {}
+
+    /** What interrupt remapping made of an MSI. */
+    record Remapped(boolean delivered, long address, int data, int faultReason) {}
+
     /** Guest RAM, shared with the vIOMMU. */
     GuestMemory memory();
 
@@ -52,6 +58,15 @@ public interface GuestMachine extends AutoCloseable {
     void detach(String endpointId);
 
     Translated translate(int sourceId, int pasid, long iova, int access);
+
+    /** An emulated endpoint's page request (PCIe PRI); false if the vIOMMU refused it outright. */
+    boolean pageRequest(int sourceId, int pasid, long address, int access, boolean last, int groupIndex);
+
+    /** Page responses sent back to endpoints since the last call. */
+    List<PageResponse> takePageResponses();
+
+    /** An endpoint's MSI write, through the vIOMMU's interrupt remapping. */
+    Remapped remapMsi(int sourceId, long address, int data);
 
     /** Interrupts raised since the last call. Waits up to {@code timeoutMillis} for at least one if none yet. */
     List<Interrupt> takeInterrupts(long timeoutMillis);

@@ -47,10 +47,10 @@ public record HostCapabilities(Kind kind, int inputAddressBits, int outputAddres
     }
 
     /** No host constraint: for emulated-only vIOMMUs (no passthrough device), where the sidecar does all DMA. */
-    public static HostCapabilities unlimited() {
-        return new HostCapabilities(Kind.OTHER, 64, 64, -1L, MAX_PASID_BITS, 32, true, true, true, true, true, true,
-                true, true);
-    }
+    public static HostCapabilities unlimited() { return UNLIMITED; }
+
+    private static final HostCapabilities UNLIMITED = new HostCapabilities(Kind.OTHER, 64, 64, -1L, MAX_PASID_BITS, 32,
+            true, true, true, true, true, true, true, true);
 
     /** Whether {@code size} (a power of two) is a supported page or block size. */
     public boolean supportsPageSize(final long size) {
@@ -67,11 +67,12 @@ public record HostCapabilities(Kind kind, int inputAddressBits, int outputAddres
     public int clampPasidBits(final int wanted) { return Math.min(wanted, pasidBits); }
 
     /**
-     * What both hosts can do: for one vIOMMU backed by several physical IOMMUs. The kind stays only when both
-     * agree.
+     * What both hosts can do: for one vIOMMU backed by several physical IOMMUs. The kind stays when both agree
+     * (or one side is {@link #unlimited()}), else it is OTHER.
      */
     public HostCapabilities intersect(final HostCapabilities o) {
-        return new HostCapabilities(kind == o.kind ? kind : Kind.OTHER,
+        final Kind k = kind == o.kind ? kind : o.equals(UNLIMITED) ? kind : equals(UNLIMITED) ? o.kind : Kind.OTHER;
+        return new HostCapabilities(k,
                 Math.min(inputAddressBits, o.inputAddressBits), Math.min(outputAddressBits, o.outputAddressBits),
                 pageSizes & o.pageSizes, Math.min(pasidBits, o.pasidBits), Math.min(streamIdBits, o.streamIdBits),
                 nesting && o.nesting, dirtyTracking && o.dirtyTracking, pri && o.pri, ats && o.ats,

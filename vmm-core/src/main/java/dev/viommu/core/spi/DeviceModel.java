@@ -25,6 +25,12 @@ public interface DeviceModel extends AutoCloseable {
 
     void detachEndpoint(String endpointId) throws DeviceException;
 
+    /** Page requests from emulated endpoints, if the model has a page-request queue. */
+    default java.util.Optional<PageRequestService> pageRequests() { return java.util.Optional.empty(); }
+
+    /** Interrupt remapping, if the model has it. */
+    default java.util.Optional<InterruptRemapper> interruptRemapper() { return java.util.Optional.empty(); }
+
     /** A queue doorbell (virtio notify): the default device has no queues. */
     default void doorbell(final int queue) { }
 

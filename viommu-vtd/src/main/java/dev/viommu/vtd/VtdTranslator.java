@@ -1,0 +1,531 @@
+package dev.viommu.vtd;
+
+import dev.viommu.core.mem.GuestMemory;
+import dev.viommu.core.mem.GuestMemoryException;
+import dev.viommu.core.metrics.DeviceMetrics;
+import dev.viommu.core.translate.AccessType;
+import dev.viommu.core.translate.InvalidationListener;
+import dev.viommu.core.translate.InvalidationNotifier;
+import dev.viommu.core.translate.Translation;
+import dev.viommu.core.translate.TranslationService;
+import dev.viommu.vtd.spec.ContextEntry;
+import dev.viommu.vtd.spec.FaultReason;
+import dev.viommu.vtd.spec.FsPte;
+import dev.viommu.vtd.spec.PasidDirEntry;
+import dev.viommu.vtd.spec.PasidEntry;
+import dev.viommu.vtd.spec.RootEntry;
+import dev.viommu.vtd.spec.ScalableContextEntry;
+import dev.viommu.vtd.spec.SsPte;
+
+import java.util.function.Supplier;
+
+/**
+ * DMA remapping for requests from emulated endpoints (VT-d chapter 3): the root and context tables, in scalable
+ * mode the PASID directory and table, then the walk the PGTT selects (first-stage, second-stage, nested or
+ * pass-through). Decoded entries live in the context cache, PASID cache and IOTLB; an IOTLB hit reads no guest
+ * memory and allocates nothing. Faults are recorded through {@link FaultRecorder} unless FPD suppresses them.
+ * <p>
+ * Walk state is kept in fields (the device serialises calls), so the miss path allocates nothing either.
+ */
+final class VtdTranslator implements TranslationService {
+    private static final long INTR_FIRST = 0xFEE0_0000L, INTR_LAST = 0xFEEF_FFFFL;
+    private static final int FULL = Iotlb.UR | Iotlb.UW | Iotlb.SR | Iotlb.SW | Iotlb.DIRTY_DONE;
+
+    private final VtdConfig cfg;
+    private final Supplier<GuestMemory> memory;
+    private final DeviceMetrics metrics;
+    private final FaultRecorder faults;
+    final DirectCache contextCache = new DirectCache();
+    final PasidCache pasidCache;
+    final Iotlb iotlb;
+    final InvalidationNotifier notifier = new InvalidationNotifier();
+    private final long hawMask;
+
+    // state latched by the device (GSTS.TES, RTADDR at SRTP)
+    boolean enabled;
+    long rta;
+    int ttm;
+
+    // walk outputs
+    private long wOut;
+    private int wLevel;
+    private int wPerms;
+    private boolean fpd;
+    // second-stage walk outputs (kept apart: a nested walk runs SS walks inside an FS walk)
+    private long ssOut;
+    private int ssLevel;
+    private boolean ssR, ssW;
+
+    long hits, misses;
+
+    VtdTranslator(final VtdConfig cfg, final Supplier<GuestMemory> memory, final DeviceMetrics metrics,
+                  final FaultRecorder faults) {
+        this.cfg = cfg;
+        this.memory = memory;
+        this.metrics = metrics;
+        this.faults = faults;
+        this.pasidCache = new PasidCache(Math.max(64, cfg.iotlbEntries() / 16));
+        this.iotlb = new Iotlb(cfg.iotlbEntries());
+        this.hawMask = (1L << cfg.haw()) - 1;
+    }
+
+    @Override
+    public void addInvalidationListener(final InvalidationListener l) { notifier.add(l); }
+
+    @Override
+    public void removeInvalidationListener(final InvalidationListener l) { notifier.remove(l); }
+
+    void flushAll() {
+        contextCache.clear();
+        pasidCache.invalidateAll();
+        iotlb.invalidateAll();
+    }
+
+    @Override
+    public boolean translate(final int sid, final int pasid, final long iova, final int access, final Translation out) {
+        metrics.translations.increment();
+        if ((sid & ~0xFFFF) != 0 || (pasid != NO_PASID && (pasid & ~0xFFFFF) != 0)) {
+            out.fault(0, "invalid-request");
+            return false;
+        }
+        if (!enabled) {                       // GSTS.TES = 0: DMA is not remapped
+            out.success(iova, AccessType.READ | AccessType.WRITE, 4096);
+            return true;
+        }
+        final int acc = (access & (AccessType.READ | AccessType.WRITE)) == 0 ? access | AccessType.READ : access;
+        fpd = false;
+        final int fr;
+        if (ttm == 0) {
+            fr = legacy(sid, pasid, iova, acc, out);
+        } else if (ttm == 1 && cfg.scalable()) {
+            fr = scalable(sid, pasid, iova, acc, out);
+        } else {
+            fr = FaultReason.SM_RTA_INVALID;
+        }
+        if (fr == 0) return true;
+        fault(sid, pasid, iova, acc, fr, out);
+        return false;
+    }
+
+    private void fault(final int sid, final int pasid, final long iova, final int acc, final int fr, final Translation out) {
+        metrics.fault(FaultReason.name(fr));
+        if (!(fpd && FaultReason.qualified(fr))) {
+            faults.record(sid, pasid != NO_PASID, pasid, iova, fr, (acc & AccessType.WRITE) == 0,
+                    (acc & AccessType.PRIV) != 0, (acc & AccessType.EXEC) != 0);
+        }
+        out.fault(fr, FaultReason.name(fr));
+    }
+
+    /** Fills {@code out} from IOTLB entry {@code e} if it grants the access; false to re-walk. */
+    private boolean hit(final int e, final long iova, final int acc, final Translation out) {
+        final int p = iotlb.perms(e);
+        final boolean priv = (acc & AccessType.PRIV) != 0;
+        final boolean r = (p & (priv ? Iotlb.SR : Iotlb.UR)) != 0;
+        final boolean w = (p & (priv ? Iotlb.SW : Iotlb.UW)) != 0;
+        if ((acc & AccessType.READ) != 0 && !r) return false;
+        if ((acc & AccessType.WRITE) != 0 && (!w || (p & Iotlb.DIRTY_DONE) == 0)) return false;
+        hits++;
+        metrics.iotlbHits.increment();
+        out.success(iotlb.output(e, iova), (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0),
+                1L << (12 + 9 * iotlb.level(e)));
+        return true;
+    }
+
+    private void fill(final int did, final int tag, final long iova, final int acc, final Translation out) {
+        misses++;
+        metrics.iotlbMisses.increment();
+        final long size = 1L << (12 + 9 * wLevel);
+        iotlb.insert(did, tag, iova, wLevel, wOut & ~(size - 1), wPerms);
+        final boolean priv = (acc & AccessType.PRIV) != 0;
+        final boolean r = (wPerms & (priv ? Iotlb.SR : Iotlb.UR)) != 0;
+        final boolean w = (wPerms & (priv ? Iotlb.SW : Iotlb.UW)) != 0;
+        out.success((wOut & ~(size - 1)) | (iova & (size - 1)), (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0), size);
+    }
+
+    // ------------------------------------------------------------------ legacy mode
+
+    private int legacy(final int sid, final int pasid, final long iova, final int acc, final Translation out) {
+        if (pasid != NO_PASID) return FaultReason.SM_TTM0_PASID;
+        final GuestMemory mem = memory.get();
+        if (!contextCache.contains(sid)) {
+            final int fr = fetchLegacyContext(mem, sid);
+            if (fr != 0) return fr;
+        }
+        final long c0 = contextCache.qw0(sid), c1 = contextCache.qw1(sid);
+        fpd = ContextEntry.FPD.isSet(c0);
+        final int did = (int) ContextEntry.DID.get(c1);
+        if (ContextEntry.TT.get(c0) == ContextEntry.TT_PASS_THROUGH) {
+            if ((iova & ~hawMask) != 0) return FaultReason.ADDR_BEYOND_MGAW;
+            out.success(iova, AccessType.READ | AccessType.WRITE, 4096);
+            return 0;
+        }
+        final int e = iotlb.lookup(did, Iotlb.NO_PASID_TAG, iova);
+        if (e >= 0 && hit(e, iova, acc, out)) return 0;
+        final int levels = (int) ContextEntry.AW.get(c1) + 2;
+        int fr = ssWalk(mem, ContextEntry.SLPTPTR.raw(c0), levels, iova, acc, false, false);
+        if (fr != 0) return fr;
+        if (ssOut >= INTR_FIRST && ssOut <= INTR_LAST) return FaultReason.INTERRUPT_ADDR;
+        wOut = ssOut;
+        wLevel = ssLevel;
+        wPerms = (ssR ? Iotlb.UR | Iotlb.SR : 0) | (ssW ? Iotlb.UW | Iotlb.SW : 0) | Iotlb.DIRTY_DONE;
+        fill(did, Iotlb.NO_PASID_TAG, iova, acc, out);
+        return 0;
+    }
+
+    /** Reads, checks and caches the legacy context entry of {@code sid}. Returns a fault reason or 0. */
+    int fetchLegacyContext(final GuestMemory mem, final int sid) {
+        final long re0, re1, c0, c1;
+        try {
+            final long ra = rta + (long) (sid >>> 8) * RootEntry.SIZE;
+            re0 = mem.load64Acquire(ra);
+            re1 = mem.load64Acquire(ra + 8);
+        } catch (GuestMemoryException e) {
+            return FaultReason.ROOT_TABLE_ADDR;
+        }
+        if (!RootEntry.P.isSet(re0)) return FaultReason.ROOT_NOT_PRESENT;
+        final long ctp = RootEntry.CTP.raw(re0);
+        if ((re0 & RootEntry.RSVD_PTR_QW) != 0 || re1 != 0 || (ctp & ~hawMask) != 0) return FaultReason.ROOT_RSVD;
+        try {
+            final long ca = ctp + (long) (sid & 0xFF) * ContextEntry.SIZE;
+            c0 = mem.load64Acquire(ca);
+            c1 = mem.load64Acquire(ca + 8);
+        } catch (GuestMemoryException e) {
+            return FaultReason.CONTEXT_TABLE_ADDR;
+        }
+        if (!ContextEntry.P.isSet(c0)) {
+            fpd = ContextEntry.FPD.isSet(c0);
+            return FaultReason.CONTEXT_NOT_PRESENT;
+        }
+        final int tt = (int) ContextEntry.TT.get(c0);
+        if ((c0 & ContextEntry.RSVD_QW0) != 0 || (c1 & ContextEntry.RSVD_QW1) != 0
+                || (tt != ContextEntry.TT_PASS_THROUGH && (ContextEntry.SLPTPTR.raw(c0) & ~hawMask) != 0)) {
+            return FaultReason.CONTEXT_RSVD;
+        }
+        if (tt == 3 || (tt == ContextEntry.TT_TRANSLATE_ATS && !cfg.deviceIotlb())
+                || (tt == ContextEntry.TT_PASS_THROUGH && !cfg.passThrough())) {
+            return FaultReason.CONTEXT_INVALID;
+        }
+        if (tt != ContextEntry.TT_PASS_THROUGH && !awSupported((int) ContextEntry.AW.get(c1))) {
+            return FaultReason.CONTEXT_INVALID;
+        }
+        contextCache.put(sid, c0, c1);
+        return 0;
+    }
+
+    private boolean awSupported(final int aw) {
+        return aw >= 1 && aw <= 3 && ((cfg.sagaw() >>> aw) & 1) != 0;
+    }
+
+    // ------------------------------------------------------------------ scalable mode
+
+    private int scalable(final int sid, final int pasid, final long iova, final int acc, final Translation out) {
+        final GuestMemory mem = memory.get();
+        if (!contextCache.contains(sid)) {
+            final int fr = fetchScalableContext(mem, sid);
+            if (fr != 0) return fr;
+        }
+        final long c0 = contextCache.qw0(sid), c1 = contextCache.qw1(sid);
+        fpd = ScalableContextEntry.FPD.isSet(c0);
+        final int p;
+        if (pasid != NO_PASID) {
+            if (!ScalableContextEntry.PASIDE.isSet(c0)) return FaultReason.SM_PASIDE_CLEAR;
+            if (pasid >>> cfg.pasidBits() != 0) return FaultReason.SM_PASID_TOO_LARGE;
+            p = pasid;
+        } else {
+            p = (int) ScalableContextEntry.RID_PASID.get(c1);
+            if (p != 0) return FaultReason.SM_RID_PASID;      // ECAP.RPS = 0: RID_PASID must be 0
+        }
+        if ((p >>> 6) >= (1 << (ScalableContextEntry.PDTS.get(c0) + 7))) return FaultReason.SM_PASID_TOO_LARGE;
+        int pe = pasidCache.lookup(sid, p);
+        if (pe < 0) {
+            final int fr = fetchPasidEntry(mem, sid, p, ScalableContextEntry.PASIDDIRPTR.raw(c0));
+            if (fr != 0) return fr;
+            pe = pasidCache.lookup(sid, p);
+        }
+        final long q0 = pasidCache.qw0(pe), q1 = pasidCache.qw1(pe), q2 = pasidCache.qw2(pe);
+        fpd |= pasidCache.dirFpd(pe) || PasidEntry.FPD.isSet(q0);
+        if ((acc & AccessType.PRIV) != 0 && !PasidEntry.SRE.isSet(q2)) return FaultReason.SM_SRE_CLEAR;
+        final int pgtt = (int) PasidEntry.PGTT.get(q0);
+        if (pgtt == PasidEntry.PGTT_PT) {
+            if ((iova & ~hawMask) != 0) return FaultReason.SM_ADDR_BEYOND_MAX;
+            out.success(iova, AccessType.READ | AccessType.WRITE, 4096);
+            return 0;
+        }
+        final int did = (int) PasidEntry.DID.get(q1);
+        final int e = iotlb.lookup(did, p, iova);
+        if (e >= 0 && hit(e, iova, acc, out)) return 0;
+        final int ssLevels = (int) PasidEntry.AW.get(q0) + 2;
+        final boolean ssade = PasidEntry.SSADE.isSet(q0);
+        final long sspt = PasidEntry.SSPTPTR.raw(q0);
+        final int fr;
+        switch (pgtt) {
+            case PasidEntry.PGTT_SS -> {
+                fr = ssWalk(mem, sspt, ssLevels, iova, acc, true, ssade);
+                if (fr != 0) return fr;
+                wOut = ssOut;
+                wLevel = ssLevel;
+                wPerms = (ssR ? Iotlb.UR | Iotlb.SR : 0) | (ssW ? Iotlb.UW | Iotlb.SW : 0)
+                        | (ssade && (acc & AccessType.WRITE) == 0 ? 0 : Iotlb.DIRTY_DONE);
+            }
+            case PasidEntry.PGTT_FS, PasidEntry.PGTT_NESTED -> {
+                fr = fsWalk(mem, PasidEntry.FSPTPTR.raw(q2), 4 + (int) PasidEntry.FSPM.get(q2), iova, acc,
+                        PasidEntry.WPE.isSet(q2), pgtt == PasidEntry.PGTT_NESTED, sspt, ssLevels, ssade);
+                if (fr != 0) return fr;
+            }
+            default -> { return FaultReason.SM_PTE_INVALID; }
+        }
+        if (wOut >= INTR_FIRST && wOut <= INTR_LAST) return FaultReason.SM_INTERRUPT_ADDR;
+        fill(did, p, iova, acc, out);
+        return 0;
+    }
+
+    int fetchScalableContext(final GuestMemory mem, final int sid) {
+        final long re0, re1;
+        try {
+            final long ra = rta + (long) (sid >>> 8) * RootEntry.SIZE;
+            re0 = mem.load64Acquire(ra);
+            re1 = mem.load64Acquire(ra + 8);
+        } catch (GuestMemoryException e) {
+            return FaultReason.SM_ROOT_FETCH;
+        }
+        final long half = (sid & 0x80) != 0 ? re1 : re0;   // UP/UCTP for devfn 128-255
+        if (!RootEntry.P.isSet(half)) return FaultReason.SM_ROOT_NOT_PRESENT;
+        final long ctp = RootEntry.CTP.raw(half);
+        if ((half & RootEntry.RSVD_PTR_QW) != 0 || (ctp & ~hawMask) != 0) return FaultReason.SM_ROOT_RSVD;
+        final long c0, c1, c2, c3;
+        try {
+            final long ca = ctp + (long) (sid & 0x7F) * ScalableContextEntry.SIZE;
+            c0 = mem.load64Acquire(ca);
+            c1 = mem.load64Acquire(ca + 8);
+            c2 = mem.load64Acquire(ca + 16);
+            c3 = mem.load64Acquire(ca + 24);
+        } catch (GuestMemoryException e) {
+            return FaultReason.SM_CONTEXT_FETCH;
+        }
+        if (!ScalableContextEntry.P.isSet(c0)) {
+            fpd = ScalableContextEntry.FPD.isSet(c0);
+            return FaultReason.SM_CONTEXT_NOT_PRESENT;
+        }
+        if ((c0 & ScalableContextEntry.RSVD_QW0) != 0 || (c1 & ScalableContextEntry.RSVD_QW1) != 0 || c2 != 0 || c3 != 0
+                || (ScalableContextEntry.PASIDDIRPTR.raw(c0) & ~hawMask) != 0) {
+            return FaultReason.SM_CONTEXT_RSVD;
+        }
+        if ((ScalableContextEntry.DTE.isSet(c0) && !cfg.deviceIotlb()) || (ScalableContextEntry.PRE.isSet(c0) && !cfg.svm())
+                || (ScalableContextEntry.PASIDE.isSet(c0) && !cfg.pasid())) {
+            return FaultReason.SM_CONTEXT_INVALID;
+        }
+        contextCache.put(sid, c0, c1);
+        return 0;
+    }
+
+    int fetchPasidEntry(final GuestMemory mem, final int sid, final int p, final long dirBase) {
+        final long de;
+        try {
+            de = mem.load64Acquire(dirBase + (long) (p >>> 6) * PasidDirEntry.SIZE);
+        } catch (GuestMemoryException e) {
+            return FaultReason.SM_PDIR_FETCH;
+        }
+        final boolean dirFpd = PasidDirEntry.FPD.isSet(de);
+        fpd |= dirFpd;
+        if (!PasidDirEntry.P.isSet(de)) return FaultReason.SM_PDIR_NOT_PRESENT;
+        final long tbl = PasidDirEntry.SMPTBLPTR.raw(de);
+        if ((de & PasidDirEntry.RSVD) != 0 || (tbl & ~hawMask) != 0) return FaultReason.SM_PDIR_RSVD;
+        final long a = tbl + (long) (p & 0x3F) * PasidEntry.SIZE;
+        final long q0, q1, q2;
+        long rest = 0;
+        try {
+            q0 = mem.load64Acquire(a);
+            q1 = mem.load64Acquire(a + 8);
+            q2 = mem.load64Acquire(a + 16);
+            for (int i = 3; i < 8; i++) rest |= mem.load64Acquire(a + 8L * i);
+        } catch (GuestMemoryException e) {
+            return FaultReason.SM_PTE_FETCH;
+        }
+        fpd |= PasidEntry.FPD.isSet(q0);
+        if (!PasidEntry.P.isSet(q0)) return FaultReason.SM_PTE_NOT_PRESENT;
+        final int pgtt = (int) PasidEntry.PGTT.get(q0);
+        final boolean usesSs = pgtt == PasidEntry.PGTT_SS || pgtt == PasidEntry.PGTT_NESTED;
+        final boolean usesFs = pgtt == PasidEntry.PGTT_FS || pgtt == PasidEntry.PGTT_NESTED;
+        if ((q0 & PasidEntry.RSVD_QW0) != 0 || (q1 & PasidEntry.RSVD_QW1) != 0 || (q2 & PasidEntry.RSVD_QW2) != 0 || rest != 0
+                || (usesSs && (PasidEntry.SSPTPTR.raw(q0) & ~hawMask) != 0)
+                || (usesFs && (PasidEntry.FSPTPTR.raw(q2) & ~hawMask) != 0)) {
+            return FaultReason.SM_PTE_RSVD;
+        }
+        final boolean ok = switch (pgtt) {
+            case PasidEntry.PGTT_FS -> cfg.fsSupported() && fspmOk(q2);
+            case PasidEntry.PGTT_SS -> cfg.secondStage() && awSupported((int) PasidEntry.AW.get(q0));
+            case PasidEntry.PGTT_NESTED -> cfg.nestSupported() && fspmOk(q2) && awSupported((int) PasidEntry.AW.get(q0));
+            case PasidEntry.PGTT_PT -> cfg.passThrough();
+            default -> false;
+        };
+        if (!ok || (PasidEntry.PGSNP.isSet(q1) && !cfg.snoopControl())) return FaultReason.SM_PTE_INVALID;
+        pasidCache.insert(sid, p, (int) PasidEntry.DID.get(q1), q0, q1, q2, dirFpd);
+        return 0;
+    }
+
+    private boolean fspmOk(final long q2) {
+        final long fspm = PasidEntry.FSPM.get(q2);
+        return fspm == 0 || (fspm == 1 && cfg.awBits() == 57);
+    }
+
+    // ------------------------------------------------------------------ second-stage walk
+
+    /**
+     * Walks a second-stage table (VT-d 3.7; vtd.md A.10.1, A.10.3) for {@code addr}. On success sets
+     * {@link #ssOut} (the full output address), {@link #ssLevel} and {@link #ssR}/{@link #ssW} (R and W ANDed
+     * over the levels). {@code ad}: SSADE, set A on every entry used and D on the leaf for writes.
+     */
+    private int ssWalk(final GuestMemory mem, final long root, final int levels, final long addr, final int acc,
+                       final boolean sm, final boolean ad) {
+        final int width = 12 + 9 * levels;
+        if ((addr >>> width) != 0 || (addr >>> cfg.awBits()) != 0) {
+            return sm ? FaultReason.SM_ADDR_BEYOND_MAX : FaultReason.ADDR_BEYOND_MGAW;
+        }
+        final boolean wantR = (acc & AccessType.READ) != 0, wantW = (acc & AccessType.WRITE) != 0;
+        long table = root;
+        boolean r = true, w = true;
+        for (int level = levels; level >= 1; level--) {
+            final int shift = 12 + 9 * (level - 1);
+            final long ea = table + ((addr >>> shift) & 0x1FF) * 8;
+            long pte;
+            try {
+                pte = mem.load64Acquire(ea);
+            } catch (GuestMemoryException e) {
+                return sm ? FaultReason.SM_SS_FETCH : FaultReason.PAGING_ENTRY_FETCH;
+            }
+            r &= (pte & SsPte.R) != 0;
+            w &= (pte & SsPte.W) != 0;
+            if ((pte & (SsPte.R | SsPte.W)) == 0 || (wantR && !r) || (wantW && !w)) {
+                return sm ? FaultReason.SM_SS_PERM : wantW && !w ? FaultReason.WRITE : FaultReason.READ;
+            }
+            final boolean leaf = level == 1 || (level <= 3 && (pte & SsPte.PS) != 0);
+            long rsvd = (pte & SsPte.ADDR_MASK & ~hawMask) | (pte & SsPte.TM);
+            if (!cfg.snoopControl() || !leaf) rsvd |= pte & SsPte.SNP;
+            if (level >= 4 && (pte & SsPte.PS) != 0) rsvd |= SsPte.PS;
+            if (leaf && level > 1) rsvd |= pte & ((1L << shift) - 1) & ~0xFFFL;
+            if (rsvd != 0) return sm ? FaultReason.SM_SS_RSVD : FaultReason.PAGING_RSVD;
+            if (ad) {
+                final long bits = SsPte.A | (leaf && wantW ? SsPte.D : 0);
+                if ((pte & bits) != bits && !setBits(mem, ea, pte, bits)) return FaultReason.SM_SS_FETCH;
+            }
+            if (leaf) {
+                final long size = 1L << shift;
+                ssOut = (pte & SsPte.ADDR_MASK & hawMask & ~(size - 1)) | (addr & (size - 1));
+                ssLevel = level - 1;
+                ssR = r;
+                ssW = w;
+                return 0;
+            }
+            table = pte & SsPte.ADDR_MASK & hawMask;
+        }
+        throw new AssertionError("unreachable: level 1 is always a leaf");
+    }
+
+    /** Sets {@code bits} in the entry at {@code gpa} with a compare-and-set, as hardware does; bounded retries. */
+    private static boolean setBits(final GuestMemory mem, final long gpa, final long seen, final long bits) {
+        long v = seen;
+        for (int i = 0; i < 4; i++) {
+            try {
+                if (mem.compareAndSet64(gpa, v, v | bits)) return true;
+                final long now = mem.load64Acquire(gpa);
+                if ((now & ~(FsPte.A | FsPte.D | SsPte.A | SsPte.D)) != (seen & ~(FsPte.A | FsPte.D | SsPte.A | SsPte.D))) {
+                    return false;                // the entry changed under us: the guest must invalidate
+                }
+                v = now;
+            } catch (GuestMemoryException e) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ first-stage walk
+
+    /**
+     * Walks an IA-32e first-stage table (VT-d 3.6; vtd.md A.10.2). With {@code nested} every table address and
+     * the final output are translated through the second stage. On success sets {@link #wOut},
+     * {@link #wLevel} and {@link #wPerms}.
+     */
+    private int fsWalk(final GuestMemory mem, final long root, final int levels, final long addr, final int acc,
+                       final boolean wpe, final boolean nested, final long ssRoot, final int ssLevels, final boolean ssade) {
+        final int width = 12 + 9 * levels;
+        final long top = addr >> (width - 1);             // canonical: bits 63:width-1 all equal
+        if (top != 0 && top != -1) return FaultReason.SM_NON_CANONICAL;
+        final boolean user = (acc & AccessType.PRIV) == 0, wantW = (acc & AccessType.WRITE) != 0;
+        long table = root;
+        boolean rw = true, us = true;
+        int minLevel = 3;
+        for (int level = levels; level >= 1; level--) {
+            final int shift = 12 + 9 * (level - 1);
+            long ea = table + ((addr >>> shift) & 0x1FF) * 8;
+            if (nested) {
+                // the FS entry's address is a GPA of the second stage
+                final int fr = ssWalk(mem, ssRoot, ssLevels, ea, AccessType.READ, true, ssade);
+                if (fr != 0) {
+                    if (fr == FaultReason.SM_ADDR_BEYOND_MAX) return FaultReason.SM_NESTED_FS_BEYOND_MGAW;
+                    if (fr == FaultReason.SM_SS_PERM) {
+                        return level == levels ? FaultReason.SM_NESTED_FSPML4_READ : FaultReason.SM_NESTED_FS_READ;
+                    }
+                    return fr;
+                }
+                ea = ssOut;
+                minLevel = Math.min(minLevel, 3);
+            }
+            long pte;
+            try {
+                pte = mem.load64Acquire(ea);
+            } catch (GuestMemoryException e) {
+                return level == levels ? FaultReason.SM_FSPTPTR_INVALID : FaultReason.SM_FS_FETCH;
+            }
+            if ((pte & FsPte.P) == 0) return FaultReason.SM_FS_NOT_PRESENT;
+            final boolean leaf = level == 1 || (level <= 3 && (pte & FsPte.PS) != 0);
+            long rsvd = pte & FsPte.ADDR_MASK & ~hawMask;
+            if (level >= 4 && (pte & FsPte.PS) != 0) rsvd |= FsPte.PS;
+            if (leaf && level > 1) rsvd |= pte & ((1L << shift) - 1) & ~0x1FFFL;   // bit 12 is PAT
+            if (rsvd != 0) return FaultReason.SM_FS_RSVD;
+            rw &= (pte & FsPte.RW) != 0;
+            us &= (pte & FsPte.US) != 0;
+            if (leaf) {
+                if (user && !us) return FaultReason.SM_US_CLEAR;
+                if (wantW && !rw && (user || wpe)) return FaultReason.SM_WRITE;
+            }
+            final long bits = FsPte.A | (leaf && wantW ? FsPte.D : 0);
+            if ((pte & bits) != bits) {
+                if (nested && !ssW) return FaultReason.SM_NESTED_FS_WRITE;
+                if (!setBits(mem, ea, pte, bits)) return FaultReason.SM_FS_AD_UPDATE;
+            }
+            if (leaf) {
+                final long size = 1L << shift;
+                long outAddr = (pte & FsPte.ADDR_MASK & hawMask & ~(size - 1)) | (addr & (size - 1));
+                int outLevel = level - 1;
+                boolean fr_ = true, fw = true;
+                if (nested) {
+                    final int fr = ssWalk(mem, ssRoot, ssLevels, outAddr, acc & (AccessType.READ | AccessType.WRITE), true, ssade);
+                    if (fr != 0) return fr;
+                    outAddr = ssOut;
+                    outLevel = Math.min(outLevel, ssLevel);
+                    fr_ = ssR;
+                    fw = ssW;
+                }
+                wOut = outAddr;
+                wLevel = outLevel;
+                final boolean dirty = (pte & FsPte.D) != 0 || wantW;
+                wPerms = (us && fr_ ? Iotlb.UR : 0) | (us && rw && fw ? Iotlb.UW : 0) | (fr_ ? Iotlb.SR : 0)
+                        | ((rw || !wpe) && fw ? Iotlb.SW : 0) | (dirty && (!nested || !ssade || wantW) ? Iotlb.DIRTY_DONE : 0);
+                return 0;
+            }
+            table = pte & FsPte.ADDR_MASK & hawMask;
+        }
+        throw new AssertionError("unreachable: level 1 is always a leaf");
+    }
+
+    // ------------------------------------------------------------------ for the device
+
+    /** Resolves the DID a source uses for requests without PASID, or -1 (for invalidation notices). */
+    int domainOf(final int sid) {
+        if (!contextCache.contains(sid)) return -1;
+        return ttm == 0 ? (int) ContextEntry.DID.get(contextCache.qw1(sid)) : -1;
+    }
+
+    static final int FULL_PERMS = FULL;
+}

@@ -1,0 +1,52 @@
+package dev.viommu.vtd;
+
+import dev.viommu.core.guest.DirectMachine;
+import dev.viommu.core.translate.AccessType;
+import dev.viommu.core.translate.Translation;
+import dev.viommu.vtd.guest.LinuxVtdDriver;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The IOTLB hit path allocates nothing, and flushes cost what they remove. */
+class IotlbAllocationTest {
+    @Test
+    void shouldNotAllocateOnIotlbHits() {
+        try (DirectMachine m = new DirectMachine("intel-iommu", Map.of(), 64L << 20)) {
+            final LinuxVtdDriver d = new LinuxVtdDriver(m, 0x100000);
+            d.boot(false, false);
+            final LinuxVtdDriver.PageTable pt = d.newSecondStage();
+            d.attachLegacy(0x10, 2, pt);
+            for (int i = 0; i < 16; i++) pt.map(0x10_0000L * i, d.allocPage(), true);
+            final var ts = m.device().translation();
+            final Translation out = new Translation();
+            for (int i = 0; i < 50_000; i++) ts.translate(0x10, -1, 0x10_0000L * (i & 15), AccessType.READ, out);
+            final com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            final long tid = Thread.currentThread().threadId();
+            final long before = mx.getThreadAllocatedBytes(tid);
+            boolean ok = true;
+            for (int i = 0; i < 10_000; i++) ok &= ts.translate(0x10, -1, 0x10_0000L * (i & 15) + 8, AccessType.READ, out);
+            final long after = mx.getThreadAllocatedBytes(tid);
+            assertTrue(ok);
+            assertTrue(after - before < 1024, "allocated " + (after - before) + " bytes over 10k hits");
+        }
+    }
+
+    @Test
+    void shouldFlushOnlyTheInvalidatedPasid() {
+        final Iotlb tlb = new Iotlb(1 << 16);
+        for (int i = 0; i < 10_000; i++) tlb.insert(5, 1, 0x1000L * i, 0, 0x1000L * i, 0xF);
+        tlb.insert(5, 2, 0, 0, 0, 0xF);
+        assertEquals(1, tlb.invalidatePasid(5, 2));
+        assertEquals(10_000, tlb.size());
+        assertEquals(1, tlb.invalidateRange(5, 1, 0x5000, 0));
+        assertEquals(2, tlb.invalidateRange(5, -1, 0x6000, 1));
+        assertEquals(9_997, tlb.invalidateDomain(5));
+        assertEquals(0, tlb.size());
+        assertEquals(-1, tlb.lookup(5, 1, 0x7000));
+    }
+}
