@@ -17,12 +17,15 @@ import java.util.Map;
  * JMH's (for example a regex selecting benchmarks, or {@code -f 1 -wi 1 -i 3} for a quick run).
  */
 public final class Ratios {
-    /** A reported figure: measured / baseline, with the goal the issue sets (0: none). */
-    record Ratio(String name, String measured, String baseline, double goal) {}
-
-    static final List<Ratio> RATIOS = new ArrayList<>(List.of(
+    /** The sidecar's own figures; each area's benchmark package adds its list in {@link #all()}. */
+    static final List<Ratio> CORE = List.of(
             new Ratio("data-plane MMIO round trip / raw Unix-socket ping-pong", "DataPlaneRoundTrip.mmioRead", "DataPlaneRoundTrip.rawPingPong", 1.5),
-            new Ratio("time to QMP greeting / bare JVM hello-world", "QmpGreeting.sidecarToGreeting", "QmpGreeting.jvmHelloWorld", 3.0)));
+            new Ratio("time to QMP greeting / bare JVM hello-world", "QmpGreeting.sidecarToGreeting", "QmpGreeting.jvmHelloWorld", 3.0));
+
+    static List<Ratio> all() {
+        final List<Ratio> all = new ArrayList<>(CORE);
+        return all;
+    }
 
     private Ratios() {}
 
@@ -38,7 +41,7 @@ public final class Ratios {
         }
         System.out.println();
         System.out.println("== viommu ratios (same-run baselines) ==");
-        for (Ratio ratio : RATIOS) {
+        for (Ratio ratio : all()) {
             final Double m = score.get(ratio.measured()), b = score.get(ratio.baseline());
             if (m == null || b == null) continue;
             final double x = m / b;
