@@ -1,0 +1,30 @@
+package dev.viommu.backend.iommufd;
+
+import dev.viommu.core.host.HostBackend;
+import dev.viommu.core.host.HostBackendProvider;
+import dev.viommu.core.host.HostException;
+import dev.viommu.core.mem.GuestMemory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Kind {@code "iommufd"}: available iff {@code /dev/iommu} exists. Config keys: {@code "device"} (default
+ * {@code /dev/iommu}) or {@code "fd"} (an iommufd the hypervisor passed, as an integer).
+ */
+public final class IommufdBackendProvider implements HostBackendProvider {
+    @Override public String kind() { return "iommufd"; }
+
+    @Override public boolean available() { return Files.exists(Path.of(Iommufd.DEV_IOMMU)); }
+
+    @Override
+    public HostBackend create(final Map<String, Object> config, final Supplier<GuestMemory> memory)
+            throws HostException {
+        final Object fd = config == null ? null : config.get("fd");
+        if (fd instanceof Number n) return new IommufdBackend(Iommufd.adopt(n.intValue()), memory);
+        final Object path = config == null ? null : config.get("device");
+        return IommufdBackend.open(path == null ? Iommufd.DEV_IOMMU : path.toString(), memory);
+    }
+}

@@ -1,0 +1,20 @@
+package dev.viommu.backend.iommufd.uapi;
+
+import java.lang.foreign.StructLayout;
+
+import static dev.viommu.backend.iommufd.uapi.Uapi.*;
+
+/** {@code struct vfio_device_detach_iommufd_pt} (linux/vfio.h, 12 bytes): argument of VFIO_DEVICE_DETACH_IOMMUFD_PT. */
+public final class VfioDeviceDetachIommufdPt {
+    public static final StructLayout LAYOUT = struct("vfio_device_detach_iommufd_pt",
+            u32("argsz"),
+            u32("flags"),
+            u32("pasid"));
+    /** The request number this struct is the argument of. */
+    public static final long IOCTL = VfioUapi.VFIO_DEVICE_DETACH_IOMMUFD_PT;
+    public static final U32 ARGSZ = U32.of(LAYOUT, "argsz");
+    public static final U32 FLAGS = U32.of(LAYOUT, "flags");
+    public static final U32 PASID = U32.of(LAYOUT, "pasid");
+
+    private VfioDeviceDetachIommufdPt() {}
+}

@@ -1,0 +1,58 @@
+package dev.viommu.smmuv3;
+
+import dev.viommu.smmuv3.spec.Cd;
+import dev.viommu.smmuv3.spec.Idr;
+
+/**
+ * Decodes context descriptors (IHI0070 §5.4) with the checks that make a CD ILLEGAL (C_BAD_CD). Only the
+ * emulated-endpoint path uses it: the model never decodes CDs of passthrough streams (design note §4).
+ */
+final class CdDecoder {
+    private final SmmuV3Config cfg;
+    /** Why the last decode failed, for the rate-limited log and describe(). */
+    String lastReason;
+
+    CdDecoder(final SmmuV3Config cfg) { this.cfg = cfg; }
+
+    /** The decoded CD, or null when it is ILLEGAL (the caller raises C_BAD_CD). */
+    CdConfig decode(final long d0, final long d1, final long d2) {
+        if (!Cd.V.isSet(d0)) return bad("V=0");
+        if (!Cd.AA64.isSet(d0)) return bad("AA64=0 (AArch32 tables unsupported)");
+        if (Cd.ENDI.isSet(d0)) return bad("ENDI (big-endian tables unsupported)");
+        final boolean stall = Cd.S.isSet(d0);
+        if (stall && !cfg.stalls()) return bad("S=1 with terminate-only stall model");
+        final int ips = Math.min(Idr.addressBits((int) Cd.IPS.get(d0)), cfg.oasBits());
+        CdConfig.Tt tt0 = null, tt1 = null;
+        if (!Cd.EPD0.isSet(d0)) {
+            tt0 = tt((int) Cd.T0SZ.get(d0), Cd.tg0Shift((int) Cd.TG0.get(d0)), Cd.TTB0.raw(d1), Cd.HAD0.isSet(d1));
+            if (tt0 == null) return null;
+        }
+        if (!Cd.EPD1.isSet(d0)) {
+            tt1 = tt((int) Cd.T1SZ.get(d0), Cd.tg1Shift((int) Cd.TG1.get(d0)), Cd.TTB1.raw(d2), Cd.HAD1.isSet(d2));
+            if (tt1 == null) return null;
+        }
+        final boolean ha = Cd.HA.isSet(d0) && cfg.httu() >= Idr.HTTU_AF;
+        final boolean hd = ha && Cd.HD.isSet(d0) && cfg.httu() >= Idr.HTTU_AF_DIRTY;
+        return new CdConfig((int) Cd.ASID.get(d0), tt0, tt1, ips, Cd.AFFD.isSet(d0), ha, hd, Cd.WXN.isSet(d0),
+                Cd.TBI0.isSet(d0), Cd.TBI1.isSet(d0), stall, Cd.R.isSet(d0), Cd.ASET.isSet(d0));
+    }
+
+    /** One table's walk parameters; start level = 4 − ⌈(IA − g) / (g − 3)⌉ (VMSAv8-64). */
+    private CdConfig.Tt tt(final int tsz, final int g, final long ttb, final boolean had) {
+        if (g < 0 || !cfg.granule(g)) return bad("TGx");
+        final int ia = 64 - tsz;
+        // TxSZ outside [16, 39] (no VAX, no TTST): treated as ILLEGAL here rather than clamped ⚠.
+        if (ia > 48 || ia < 25) return bad("TxSZ");
+        final int stride = g - 3;
+        final int levels = (ia - g + stride - 1) / stride;
+        final int start = 4 - levels;
+        final int bits = ia - (g + (3 - start) * stride);
+        final long aligned = ttb & ~(Math.max(64L, 8L << bits) - 1);
+        return new CdConfig.Tt(ia, g, start, aligned, had);
+    }
+
+    private <T> T bad(final String why) {
+        lastReason = why;
+        return null;
+    }
+}

@@ -1,0 +1,99 @@
+package dev.viommu.smmuv3;
+
+import dev.viommu.smmuv3.spec.Cmd;
+import dev.viommu.smmuv3.spec.Priq;
+
+/**
+ * Decodes command-queue entries into {@link Command}s (IHI0070 §4; smmuv3.md B.6). Every opcode this model
+ * does not advertise, every reserved encoding and every Secure-only form is {@link Command.Illegal}.
+ */
+final class Commands {
+    private final SmmuV3Config cfg;
+
+    Commands(final SmmuV3Config cfg) { this.cfg = cfg; }
+
+    Command decode(final long d0, final long d1) {
+        final int op = (int) Cmd.OPCODE.get(d0);
+        final int sid = (int) Cmd.SID.get(d0);
+        final boolean ssv = Cmd.SSV.isSet(d0);
+        final int ssid = (int) Cmd.SSID.get(d0);
+        if (Cmd.SSEC.isSet(d0)) return ill(op, "SSec set on the Non-secure queue", d0, d1);
+        return switch (op) {
+            case Cmd.PREFETCH_CONFIG -> new Command.PrefetchConfig(sid, ssv, ssid, d0, d1);
+            case Cmd.PREFETCH_ADDR_OP -> new Command.PrefetchAddr(sid, ssv, ssid, Cmd.PREFETCH_ADDR.raw(d1),
+                    (int) Cmd.PREFETCH_SIZE.get(d1), d0, d1);
+            case Cmd.CFGI_STE -> new Command.CfgiSte(sid, Cmd.CFGI_LEAF.isSet(d1), d0, d1);
+            case Cmd.CFGI_STE_RANGE -> {
+                final int range = (int) Cmd.CFGI_RANGE.get(d1);
+                yield range == 31 ? new Command.CfgiAll(d0, d1) : new Command.CfgiSteRange(sid, range, d0, d1);
+            }
+            case Cmd.CFGI_CD -> new Command.CfgiCd(sid, ssid, Cmd.CFGI_LEAF.isSet(d1), d0, d1);
+            case Cmd.CFGI_CD_ALL -> new Command.CfgiCdAll(sid, d0, d1);
+            case Cmd.TLBI_NH_ALL -> new Command.TlbiNhAll(vmid(d0), d0, d1);
+            case Cmd.TLBI_NH_ASID -> new Command.TlbiNhAsid(vmid(d0), asid(d0), d0, d1);
+            case Cmd.TLBI_NH_VA -> new Command.TlbiNhVa(vmid(d0), asid(d0), false, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1);
+            case Cmd.TLBI_NH_VAA -> new Command.TlbiNhVa(vmid(d0), 0, true, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1);
+            case Cmd.TLBI_EL2_ALL -> cfg.hyp() ? new Command.TlbiEl2All(d0, d1) : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
+            case Cmd.TLBI_EL2_ASID -> cfg.hyp() ? new Command.TlbiEl2Asid(asid(d0), d0, d1)
+                    : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
+            case Cmd.TLBI_EL2_VA -> cfg.hyp() ? new Command.TlbiEl2Va(asid(d0), false, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1)
+                    : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
+            case Cmd.TLBI_EL2_VAA -> cfg.hyp() ? new Command.TlbiEl2Va(0, true, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1)
+                    : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
+            case Cmd.TLBI_S12_VMALL -> new Command.TlbiS12Vmall(vmid(d0), d0, d1);
+            case Cmd.TLBI_S2_IPA -> new Command.TlbiS2Ipa(vmid(d0), range(d0, d1, Cmd.TLBI_IPA.raw(d1)), d0, d1);
+            case Cmd.TLBI_NSNH_ALL -> new Command.TlbiNsnhAll(d0, d1);
+            case Cmd.ATC_INV -> cfg.ats() ? new Command.AtcInv(sid, ssv, ssid, Cmd.ATC_GLOBAL.isSet(d0),
+                    Cmd.ATC_ADDR.raw(d1), (int) Cmd.ATC_SIZE.get(d1), d0, d1) : ill(op, "ATC_INV without IDR0.ATS", d0, d1);
+            case Cmd.PRI_RESP_OP -> {
+                final int resp = (int) Cmd.PRI_RESP.get(d1);
+                if (!cfg.pri()) yield ill(op, "PRI_RESP without IDR0.PRI", d0, d1);
+                if (resp > Priq.RESP_SUCCESS) yield ill(op, "reserved PRI_RESP.Resp", d0, d1);
+                yield new Command.PriResp(sid, ssv, ssid, (int) Cmd.PRI_PRGINDEX.get(d1), resp, d0, d1);
+            }
+            case Cmd.RESUME -> {
+                final int action = (int) Cmd.RESUME_ACTION.get(d0);
+                if (!cfg.stalls()) yield ill(op, "RESUME with terminate-only stall model", d0, d1);   // ⚠
+                if (action == 3) yield ill(op, "reserved RESUME action", d0, d1);
+                yield new Command.Resume(sid, action, (int) Cmd.RESUME_STAG.get(d1), d0, d1);
+            }
+            case Cmd.STALL_TERM -> cfg.stalls() ? new Command.StallTerm(sid, d0, d1)
+                    : ill(op, "STALL_TERM with terminate-only stall model", d0, d1);   // ⚠
+            case Cmd.CMD_SYNC -> {
+                final int cs = (int) Cmd.SYNC_CS.get(d0);
+                if (cs == 3) yield ill(op, "reserved CMD_SYNC.CS", d0, d1);
+                if (cs == Cmd.CS_SEV && !cfg.sev()) yield ill(op, "CS=SIG_SEV without IDR0.SEV", d0, d1);   // ⚠
+                yield new Command.Sync(cs, (int) Cmd.SYNC_MSH.get(d0), (int) Cmd.SYNC_MSIATTR.get(d0),
+                        (int) Cmd.SYNC_MSIDATA.get(d0), Cmd.SYNC_MSIADDR.raw(d1), d0, d1);
+            }
+            default -> ill(op, op == Cmd.TLBI_EL3_ALL || op == Cmd.TLBI_EL3_VA ? "Secure-only opcode" : "unknown opcode",
+                    d0, d1);
+        };
+    }
+
+    /**
+     * The address range of a TLBI. With IDR3.RIL and TG ≠ 0 it is (NUM+1) × 2^SCALE pages of granule TG from
+     * Addr (Linux arm_smmu_cmdq_batch_add_range builds exactly this); otherwise a single address, whose entries
+     * of any size are invalidated. Without RIL the range fields are RES0 and ignored.
+     */
+    private Command.Range range(final long d0, final long d1, final long addr) {
+        final boolean leaf = Cmd.TLBI_LEAF.isSet(d1);
+        final int ttl = (int) Cmd.TLBI_TTL.get(d1);
+        final int tg = (int) Cmd.TLBI_TG.get(d1);
+        if (!cfg.ril() || tg == 0) return new Command.Range(addr, 1, leaf, ttl);
+        final int pageShift = 10 + 2 * tg;                       // 1 → 4K, 2 → 16K, 3 → 64K
+        final long num = Cmd.TLBI_NUM.get(d0) + 1;
+        final int scale = (int) Cmd.TLBI_SCALE.get(d0);
+        final int shift = scale + pageShift;
+        final long len = shift >= 58 ? 0 : num << shift;         // beyond the VA space: everything
+        return new Command.Range(addr & -(1L << pageShift), len, leaf, ttl);
+    }
+
+    private static int vmid(final long d0) { return (int) Cmd.TLBI_VMID.get(d0); }
+
+    private static int asid(final long d0) { return (int) Cmd.TLBI_ASID.get(d0); }
+
+    private static Command.Illegal ill(final int op, final String why, final long d0, final long d1) {
+        return new Command.Illegal(op, why, d0, d1);
+    }
+}

@@ -1,0 +1,424 @@
+package dev.viommu.smmuv3;
+
+import dev.viommu.core.mem.GuestMemory;
+import dev.viommu.core.mem.GuestMemoryException;
+import dev.viommu.core.metrics.DeviceMetrics;
+import dev.viommu.core.spi.Endpoint;
+import dev.viommu.core.translate.AccessType;
+import dev.viommu.core.translate.InvalidationListener;
+import dev.viommu.core.translate.InvalidationNotifier;
+import dev.viommu.core.translate.Translation;
+import dev.viommu.core.translate.TranslationService;
+import dev.viommu.smmuv3.spec.Cd;
+import dev.viommu.smmuv3.spec.EventId;
+import dev.viommu.smmuv3.spec.Evt;
+import dev.viommu.smmuv3.spec.GbpaBits;
+import dev.viommu.smmuv3.spec.SmmuReg;
+import dev.viommu.smmuv3.spec.Ste;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * DMA translation for emulated endpoints (IHI0070 §3.4 flow; smmuv3.md B.11): IOTLB first, then the STE and CD
+ * config caches, then the walks. Faults become event records as the architecture says (CD.R, STE.S2R,
+ * CR2.RECINVSID), stalls when the stall model and CD.S/STE.S2S ask for them. An IOTLB hit allocates nothing.
+ */
+public final class Translator implements TranslationService {
+    /** Untranslated (bypass) accesses report a 1 GiB "page": the output is the input everywhere. */
+    static final long BYPASS_PAGE = 1L << 30;
+    /** Fault codes for terminations the architecture records no event for. */
+    public static final int ABORT_NO_EVENT = 0;
+
+    /** Told when a stalled transaction is resumed (RESUME) or terminated (STALL_TERM, RESUME abort). */
+    public interface StallListener {
+        /** {@code action}: 0 terminate, 1 retry, 2 abort (CMD_RESUME.Action). */
+        void resumed(int sid, int stag, int action);
+
+        StallListener NONE = (s, t, a) -> { };
+    }
+
+    private final SmmuV3Device dev;
+    private final SmmuV3Config cfg;
+    private final StreamTable streamTable;
+    private final CdDecoder cdDecoder;
+    private final PageWalker walker;
+    private final Iotlb iotlb;
+    private final DenseMap<StreamConfig> steCache;
+    private final DenseMap<CdConfig> cdCache;
+    private final DenseMap<Long> stalls = new DenseMap<>(SmmuV3Config.STALL_MAX);
+    private final FaultRecord fault = new FaultRecord();
+    private final InvalidationNotifier notifier = new InvalidationNotifier();
+    private final StreamMatcher streamMatcher = new StreamMatcher();
+    private final int ssidLimitBits;
+    private StallListener stallListener = StallListener.NONE;
+    private int nextStag;
+    private int victim;
+
+    Translator(final SmmuV3Device dev, final SmmuV3Config cfg) {
+        this.dev = dev;
+        this.cfg = cfg;
+        this.streamTable = new StreamTable(cfg);
+        this.cdDecoder = new CdDecoder(cfg);
+        this.walker = new PageWalker(cfg);
+        this.iotlb = new Iotlb(cfg.iotlbEntries());
+        this.steCache = new DenseMap<>(cfg.configCacheEntries());
+        this.cdCache = new DenseMap<>(cfg.configCacheEntries());
+        this.ssidLimitBits = cfg.ssidBits();
+    }
+
+    Iotlb iotlb() { return iotlb; }
+
+    void stallListener(final StallListener l) { stallListener = l == null ? StallListener.NONE : l; }
+
+    @Override public void addInvalidationListener(final InvalidationListener l) { notifier.add(l); }
+
+    @Override public void removeInvalidationListener(final InvalidationListener l) { notifier.remove(l); }
+
+    void notifyInvalidation(final int sid, final int pasid, final long iova, final long size) {
+        if (!notifier.isEmpty()) notifier.notify(sid, pasid, iova, size);
+    }
+
+    // ---------------------------------------------------------------- translate
+
+    @Override
+    public boolean translate(final int sid, final int pasidIn, final long iova, final int access, final Translation out) {
+        final DeviceMetrics metrics = dev.context().metrics();
+        metrics.translations.increment();
+        if (!dev.smmuEnabled()) {
+            // SMMUEN = 0: GBPA decides (IHI0070 §6.3.14); no event either way.
+            if (GbpaBits.ABORT.isSet(dev.regs.get(SmmuReg.GBPA))) return out.fault(ABORT_NO_EVENT, "GBPA_ABORT").ok;
+            return out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;
+        }
+        final int pasid = pasidIn < 0 ? NO_PASID : pasidIn;
+        if (pasid >= 0 && (ssidLimitBits == 0 || (pasid >>> ssidLimitBits) != 0)) return slow(sid, pasid, iova, access, out);
+        final Iotlb.Entry e = iotlb.lookup(sid, Iotlb.ssidTag(pasid), iova);
+        if (e != null) {
+            final int have = (access & AccessType.PRIV) != 0 ? e.permsPriv : e.permsUnpriv;
+            if ((access & PageWalker.rwx() & ~have) == 0) {
+                metrics.iotlbHits.increment();
+                return out.success(e.out | (iova & 0xFFF), have, e.reportSize).ok;
+            }
+        }
+        metrics.iotlbMisses.increment();
+        return slow(sid, pasid, iova, access, out);
+    }
+
+    private boolean slow(final int sid, final int pasid, final long iova, final int access, final Translation out) {
+        final GuestMemory mem = dev.memory();
+        walker.memory(mem);
+        final FaultRecord f = fault.reset(sid, pasid, iova, access);
+        if (dev.isPassthrough(sid)) return out.fault(ABORT_NO_EVENT, "PASSTHROUGH_STREAM").ok;   // the host translates it
+        final StreamConfig sc = streamConfig(mem, sid, f);
+        if (sc == null) return raise(f, out);
+        return switch (sc) {
+            case StreamConfig.Abort a -> out.fault(ABORT_NO_EVENT, "STE_ABORT").ok;
+            case StreamConfig.Bypass b -> out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;
+            case StreamConfig.Invalid bad -> { f.fault(bad.eventId()); yield raise(f, out); }
+            case StreamConfig.Translate t -> translateStream(mem, t, sid, pasid, iova, access, f, out);
+        };
+    }
+
+    /** The cached or freshly decoded STE, or null with the fault in {@code f}. */
+    private StreamConfig streamConfig(final GuestMemory mem, final int sid, final FaultRecord f) {
+        StreamConfig sc = steCache.get(Integer.toUnsignedLong(sid), 0);
+        if (sc != null) return sc;
+        if (!streamTable.fetch(mem, dev.regs.get(SmmuReg.STRTAB_BASE), dev.regs.get(SmmuReg.STRTAB_BASE_CFG), sid, f)) {
+            if (f.eventId == EventId.C_BAD_STREAMID) f.record = (dev.regs.get(SmmuReg.CR2) & 2) != 0;   // RECINVSID
+            return null;
+        }
+        final long[] w = streamTable.words;
+        sc = streamTable.decode(w[0], w[1], w[2], w[3]);
+        if (sc instanceof StreamConfig.Invalid bad) {
+            dev.guestLog().warn("C_BAD_STE for StreamID " + Integer.toUnsignedString(sid), bad.reason());
+            f.fault(bad.eventId());
+            return null;
+        }
+        steCache.put(Integer.toUnsignedLong(sid), 0, sc, victim++);   // invalid STEs are never cached
+        return sc;
+    }
+
+    private boolean translateStream(final GuestMemory mem, final StreamConfig.Translate t, final int sid, final int pasid,
+                                    final long iova, final int access, final FaultRecord f, final Translation out) {
+        final StreamConfig.S1 s1 = t.s1();
+        final StreamConfig.S2 s2 = t.s2();
+        long ipa = iova;
+        int pp = PageWalker.rwx(), pu = PageWalker.rwx();
+        long s1Base = 0, s1Size = 0;
+        boolean global = true, stage1 = false;
+        int asid = Iotlb.NO_ASID, regime = Iotlb.REGIME_NH;
+        if (s1 != null) {
+            int cdIndex = 0;
+            boolean bypassS1 = false;
+            if (pasid < 0) {
+                if (s1.cdMax() != 0) {
+                    switch (s1.s1dss()) {
+                        case Ste.S1DSS_TERMINATE -> { f.fault(EventId.F_STREAM_DISABLED); return raise(f, out); }
+                        case Ste.S1DSS_BYPASS -> bypassS1 = true;
+                        default -> cdIndex = 0;
+                    }
+                }
+            } else {
+                if (s1.cdMax() == 0 || (pasid >>> s1.cdMax()) != 0 || (s1.s1dss() == Ste.S1DSS_SSID0 && pasid == 0)) {
+                    f.fault(EventId.C_BAD_SUBSTREAMID);
+                    return raise(f, out);
+                }
+                cdIndex = pasid;
+            }
+            if (!bypassS1) {
+                CdConfig cd = cdCache.get(Integer.toUnsignedLong(sid), cdIndex);
+                if (cd == null) {
+                    cd = fetchCd(mem, s1, s2, sid, cdIndex, f);
+                    if (cd == null) return raise(f, out);
+                }
+                final boolean el2 = s1.strw() == Ste.STRW_EL2;
+                ipa = walker.stage1(cd, el2, s2, iova, access, f);
+                if (ipa < 0) {
+                    if (f.s2) stageFault(f, s2.record(), s2.stall());
+                    else stageFault(f, cd.record(), cd.stall() && !s1.stallDisabled());
+                    return raise(f, out);
+                }
+                pp = walker.permsPriv;
+                pu = walker.permsUnpriv;
+                s1Base = walker.leafBase;
+                s1Size = walker.leafSize;
+                global = walker.global;
+                asid = cd.asid();
+                stage1 = true;
+                regime = el2 ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH;
+            } else if (s2 == null) {
+                return out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;   // S1DSS bypass, stage 2 bypassed
+            }
+        } else if (pasid >= 0) {
+            f.fault(EventId.C_BAD_SUBSTREAMID);   // a SubstreamID for a stream without stage 1 ⚠
+            return raise(f, out);
+        }
+        long pa = ipa, s2Base = 0, s2Size = 0, size = s1Size;
+        if (s2 != null) {
+            pa = walker.stage2(s2, ipa, access, Evt.CLASS_IN, f);
+            if (pa < 0) {
+                stageFault(f, s2.record(), s2.stall());
+                return raise(f, out);
+            }
+            pp &= walker.permsPriv;
+            pu &= walker.permsUnpriv;
+            s2Base = walker.leafBase;
+            s2Size = walker.leafSize;
+            size = stage1 ? Math.min(s1Size, s2Size) : s2Size;
+        }
+        final Iotlb.Entry e = iotlb.insert(sid, Iotlb.ssidTag(pasid), iova);
+        e.vmid = t.vmid();
+        e.asid = asid;
+        e.global = global;
+        e.stage1 = stage1;
+        e.stage2 = s2 != null;
+        e.regime = regime;
+        e.s1Base = s1Base;
+        e.s1Size = s1Size;
+        e.s2Base = s2Base;
+        e.s2Size = s2Size;
+        e.reportSize = size;
+        e.out = pa & ~0xFFFL;
+        e.permsPriv = pp;
+        e.permsUnpriv = pu;
+        return out.success(pa, (access & AccessType.PRIV) != 0 ? pp : pu, size).ok;
+    }
+
+    /** Fetches and decodes CD {@code cdIndex}; in nested mode every CD-table address is an IPA (CLASS=CD). */
+    private CdConfig fetchCd(final GuestMemory mem, final StreamConfig.S1 s1, final StreamConfig.S2 s2, final int sid,
+                             final int cdIndex, final FaultRecord f) {
+        final long ptr = s1.contextPtr();
+        long cdAddr;
+        if (s1.fmt() == Ste.S1FMT_LINEAR) {
+            cdAddr = ptr + (long) cdIndex * Cd.SIZE;
+        } else {
+            final int split = s1.fmt() == Ste.S1FMT_4K_L2 ? 6 : 10;
+            final long l1 = ptr + (long) (cdIndex >>> split) * 8;
+            final long l1pa = s2 == null ? l1 : walker.stage2(s2, l1, AccessType.READ, Evt.CLASS_CD, f);
+            if (l1pa < 0) { stageFault(f, s2.record(), false); return null; }
+            final long desc;
+            try {
+                desc = mem.load64Acquire(l1pa);
+            } catch (GuestMemoryException e) {
+                f.fetchAddr = l1pa;
+                f.fault(EventId.F_CD_FETCH);
+                return null;
+            }
+            if (!Cd.L1_V.isSet(desc)) { f.fault(EventId.C_BAD_SUBSTREAMID); return null; }
+            cdAddr = Cd.L1_L2PTR.raw(desc) + (long) (cdIndex & ((1 << split) - 1)) * Cd.SIZE;
+        }
+        final long pa = s2 == null ? cdAddr : walker.stage2(s2, cdAddr, AccessType.READ, Evt.CLASS_CD, f);
+        if (pa < 0) { stageFault(f, s2.record(), false); return null; }
+        final long d0, d1, d2;
+        try {
+            d0 = mem.load64Acquire(pa);
+            d1 = mem.load64Acquire(pa + 8);
+            d2 = mem.load64Acquire(pa + 16);
+        } catch (GuestMemoryException e) {
+            f.fetchAddr = pa;
+            f.fault(EventId.F_CD_FETCH);
+            return null;
+        }
+        final CdConfig cd = cdDecoder.decode(d0, d1, d2);
+        if (cd == null) {
+            dev.guestLog().warn("C_BAD_CD for StreamID " + Integer.toUnsignedString(sid) + " CD " + cdIndex, cdDecoder.lastReason);
+            f.fault(EventId.C_BAD_CD);
+            return null;
+        }
+        cdCache.put(Integer.toUnsignedLong(sid), cdIndex, cd, victim++);
+        return cd;
+    }
+
+    /** A translation-class fault: recorded per R/S2R; stalled when S/S2S and the stall model allow it. */
+    private void stageFault(final FaultRecord f, final boolean record, final boolean stall) {
+        if (!f.isTranslationFault()) return;   // F_WALK_EABT and friends are always recorded
+        f.record = record;
+        if (stall && cfg.stalls() && !stalls.isFull()) {
+            f.stall = true;
+            f.stag = nextStag++ & 0xFFFF;
+            f.record = true;
+            stalls.put(Integer.toUnsignedLong(f.sid), f.stag, f.inputAddr, 0);
+        }
+    }
+
+    private boolean raise(final FaultRecord f, final Translation out) {
+        dev.context().metrics().fault(f.name());
+        if (f.record) dev.writeEvent(f.dw0(), f.dw1(), f.dw2(), f.dw3());
+        return out.fault(f.eventId, f.name()).ok;
+    }
+
+    // ---------------------------------------------------------------- stalls
+
+    void resume(final int sid, final int stag, final int action) {
+        if (!stalls.remove(Integer.toUnsignedLong(sid), stag & 0xFFFF)) {
+            dev.guestLog().warn("RESUME for no stalled transaction", sid + "/" + stag);
+            return;
+        }
+        stallListener.resumed(sid, stag & 0xFFFF, action);
+    }
+
+    void stallTerm(final int sid) {
+        for (int i = stalls.size() - 1; i >= 0; i--) {
+            if (stalls.key1At(i) == Integer.toUnsignedLong(sid)) {
+                final int stag = (int) stalls.key2At(i);
+                stalls.removeAt(i);
+                stallListener.resumed(sid, stag, 0);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- invalidation
+
+    /** Drops the STE, every CD and every IOTLB entry of one stream. */
+    void invalidateStream(final int sid) {
+        invalidateStreams(Integer.toUnsignedLong(sid), 1);
+    }
+
+    /** Drops streams [{@code first}, {@code first + count}); cost proportional to the live entries. */
+    void invalidateStreams(final long first, final long count) {
+        removeSids(steCache, first, count);
+        removeSids(cdCache, first, count);
+        iotlb.removeIf(streamMatcher.streams(first, count));
+    }
+
+    /** CFGI_CD: drops one CD and the IOTLB entries of that substream (CD 0 also serves no-SSID traffic). */
+    void invalidateSubstream(final int sid, final int ssid) {
+        cdCache.remove(Integer.toUnsignedLong(sid), ssid);
+        iotlb.removeIf(streamMatcher.substream(sid, ssid));
+    }
+
+    void invalidateAll() {
+        steCache.clear();
+        cdCache.clear();
+        iotlb.clear();
+    }
+
+    private static void removeSids(final DenseMap<?> m, final long first, final long count) {
+        for (int i = m.size() - 1; i >= 0; i--) {
+            if (Long.compareUnsigned(m.key1At(i) - first, count) < 0) m.removeAt(i);
+        }
+    }
+
+    private static final class StreamMatcher implements Iotlb.Matcher {
+        private long first, count;
+        private int ssidTag = -1;
+
+        StreamMatcher streams(final long f, final long c) { first = f; count = c; ssidTag = -1; return this; }
+
+        StreamMatcher substream(final int sid, final int ssid) {
+            first = Integer.toUnsignedLong(sid);
+            count = 1;
+            ssidTag = ssid + 1;
+            return this;
+        }
+
+        @Override
+        public boolean matches(final Iotlb.Entry e) {
+            if (Long.compareUnsigned(Integer.toUnsignedLong(e.sid) - first, count) >= 0) return false;
+            return ssidTag < 0 || e.ssidTag == ssidTag || (ssidTag == 1 && e.ssidTag == 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- host view and state dump
+
+    /** The STE of {@code sid} decoded for the host dispatcher: dwords into {@code words}; never reads CDs. */
+    StreamConfig decodeSteForHost(final int sid, final long[] words) {
+        final FaultRecord f = new FaultRecord().reset(sid, NO_PASID, 0, 0);
+        java.util.Arrays.fill(words, 0);
+        if (!streamTable.fetch(dev.memory(), dev.regs.get(SmmuReg.STRTAB_BASE), dev.regs.get(SmmuReg.STRTAB_BASE_CFG), sid, f)) {
+            return new StreamConfig.Invalid(f.eventId, f.name());
+        }
+        System.arraycopy(streamTable.words, 0, words, 0, 4);
+        return streamTable.decode(words[0], words[1], words[2], words[3]);
+    }
+
+    List<Object> describeStreams(final Iterable<Endpoint> endpoints) {
+        final List<Object> l = new ArrayList<>();
+        final long[] w = new long[4];
+        for (Endpoint e : endpoints) {
+            final Map<String, Object> m = new LinkedHashMap<>();
+            m.put("sid", e.sourceId());
+            m.put("endpoint", e.id());
+            final StreamConfig sc = decodeSteForHost(e.sourceId(), w);
+            m.put("ste", List.of(hex(w[0]), hex(w[1]), hex(w[2]), hex(w[3])));
+            m.put("config", String.valueOf(sc));
+            m.put("cached", steCache.find(Integer.toUnsignedLong(e.sourceId()), 0) >= 0);
+            l.add(m);
+        }
+        for (int i = 0; i < steCache.size(); i++) {
+            l.add(Map.of("sid", Long.toString(steCache.key1At(i)), "cachedConfig", String.valueOf(steCache.valueAt(i))));
+        }
+        return l;
+    }
+
+    Map<String, Object> describeCaches() {
+        final Map<String, Object> m = new LinkedHashMap<>();
+        m.put("iotlb", Map.of("entries", iotlb.size(), "capacity", iotlb.capacity(), "hits", iotlb.hits(),
+                "misses", iotlb.misses(), "evictions", iotlb.evictions()));
+        m.put("steCache", Map.of("entries", steCache.size(), "capacity", steCache.capacity()));
+        m.put("cdCache", Map.of("entries", cdCache.size(), "capacity", cdCache.capacity()));
+        m.put("stalledTransactions", stalls.size());
+        m.put("httuUpdates", walker.httuUpdates);
+        return m;
+    }
+
+    /**
+     * PREFETCH_CONFIG: loads the STE (and, for a substream, its CD) into the config caches. A hint: nothing is
+     * recorded if the structures are bad, and passthrough streams are never prefetched (their CDs are the host's).
+     */
+    void prefetch(final int sid, final int pasid) {
+        final GuestMemory mem = dev.memory();
+        walker.memory(mem);
+        final FaultRecord f = new FaultRecord().reset(sid, pasid, 0, 0);
+        final StreamConfig sc = streamConfig(mem, sid, f);
+        if (sc instanceof StreamConfig.Translate t && t.s1() != null) {
+            final int cdIndex = pasid < 0 ? 0 : pasid;
+            if (pasid >= 0 && (t.s1().cdMax() == 0 || (pasid >>> t.s1().cdMax()) != 0)) return;
+            if (cdCache.find(Integer.toUnsignedLong(sid), cdIndex) < 0) fetchCd(mem, t.s1(), t.s2(), sid, cdIndex, f);
+        }
+    }
+
+    private static String hex(final long v) { return "0x" + Long.toHexString(v); }
+}
