@@ -2,6 +2,7 @@ package dev.viommu.sidecar.dataplane;
 
 import dev.viommu.core.dataplane.DataPlane;
 import dev.viommu.core.spi.MmioRegion;
+import dev.viommu.core.spi.PciFunction;
 import dev.viommu.core.translate.Translation;
 import dev.viommu.sidecar.machine.DeviceSlot;
 import dev.viommu.sidecar.machine.Machine;
@@ -149,9 +150,16 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         final int region = f.getUnsignedByte(base + DataPlane.MMIO_REGION);
         final int size = f.getUnsignedByte(base + DataPlane.MMIO_SIZE);
         final long offset = f.getLongLE(base + DataPlane.MMIO_OFFSET);
-        final List<MmioRegion> regions = slot.model().mmioRegions();
-        if (region >= regions.size()) { error(ctx, type, tag, DataPlane.S_BAD_REGION); return; }
-        final MmioRegion r = regions.get(region);
+        final MmioRegion r;
+        if (region == PciFunction.CONFIG_REGION) {
+            final var pci = slot.model().pci();
+            if (pci.isEmpty()) { error(ctx, type, tag, DataPlane.S_BAD_REGION); return; }
+            r = new ConfigSpace(pci.get());
+        } else {
+            final List<MmioRegion> regions = slot.model().mmioRegions();
+            if (region >= regions.size()) { error(ctx, type, tag, DataPlane.S_BAD_REGION); return; }
+            r = regions.get(region);
+        }
         if ((size != 1 && size != 2 && size != 4 && size != 8) || offset < 0 || offset > r.size() - size) {
             error(ctx, type, tag, DataPlane.S_BAD_ACCESS);
             return;
@@ -196,6 +204,14 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         rep.setLongLE(4 + DataPlane.TRR_PAGE_SIZE, t.pageSize);
         rep.setIntLE(4 + DataPlane.TRR_FAULT, t.faultCode);
         ctx.write(rep);
+    }
+
+    /** PCI configuration space seen as a region (config accesses are rare: a small object per access is fine). */
+    private record ConfigSpace(PciFunction pci) implements MmioRegion {
+        @Override public String name() { return "pci-config"; }
+        @Override public long size() { return PciFunction.CONFIG_SIZE; }
+        @Override public long read(final long offset, final int size) { return pci.configRead((int) offset, size); }
+        @Override public void write(final long offset, final int size, final long value) { pci.configWrite((int) offset, size, value); }
     }
 
     /** A device model threw on guest input: a bug in the model; the guest sees a no-op, the sidecar lives on. */

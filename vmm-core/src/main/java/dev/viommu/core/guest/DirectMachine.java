@@ -70,10 +70,17 @@ public final class DirectMachine implements GuestMachine {
     private MmioRegion region(final int r) { return device.mmioRegions().get(r); }
 
     @Override public long mmioRead(final int region, final long offset, final int size) {
+        if (region == dev.viommu.core.spi.PciFunction.CONFIG_REGION) {
+            return device.pci().orElseThrow(() -> new IllegalArgumentException("not a PCI function")).configRead((int) offset, size);
+        }
         return region(region).read(offset, size);
     }
 
     @Override public void mmioWrite(final int region, final long offset, final int size, final long value) {
+        if (region == dev.viommu.core.spi.PciFunction.CONFIG_REGION) {
+            device.pci().orElseThrow(() -> new IllegalArgumentException("not a PCI function")).configWrite((int) offset, size, value);
+            return;
+        }
         region(region).write(offset, size, value);
     }
 

@@ -21,7 +21,18 @@ public interface HostBackend extends AutoCloseable {
     /** IOMMU_GET_HW_INFO. */
     HwInfo hwInfo(ObjectId.Device device) throws HostException;
 
+    /**
+     * What the host IOMMU behind {@code device} can really do, for clamping what a vIOMMU advertises. The default
+     * decodes {@link #hwInfo}; a backend that can probe more (SMMUv3 nesting, which hw info hides) overrides it.
+     */
+    default HostCapabilities capabilities(final ObjectId.Device device) throws HostException {
+        return HwInfoDecoder.decode(hwInfo(device));
+    }
+
     ObjectId.Ioas allocIoas() throws HostException;
+
+    /** IOMMU_IOAS_ALLOW_IOVAS: restricts the IOVAs later mappings may use (the guest-visible aperture). */
+    void allowIovas(ObjectId.Ioas ioas, List<IovaRange> allowed) throws HostException;
 
     /** IOMMU_IOAS_IOVA_RANGES: the usable IOVA ranges of an IOAS (reserved regions excluded). */
     List<IovaRange> iovaRanges(ObjectId.Ioas ioas) throws HostException;
@@ -39,6 +50,16 @@ public interface HostBackend extends AutoCloseable {
 
     ObjectId.Hwpt allocHwpt(HwptAlloc request) throws HostException;
 
+    /** IOMMU_HWPT_SET_DIRTY_TRACKING (the HWPT must have been allocated with dirty tracking). */
+    void setDirtyTracking(ObjectId.Hwpt hwpt, boolean enable) throws HostException;
+
+    /**
+     * IOMMU_HWPT_GET_DIRTY_BITMAP: for {@code [iova, iova+length)} at {@code pageSize} granularity, sets bit i of
+     * {@code bitmap} (little-endian words) for each dirty page; clears the dirty state unless {@code noClear}.
+     */
+    void getDirtyBitmap(ObjectId.Hwpt hwpt, long iova, long length, long pageSize, long[] bitmap, boolean noClear)
+            throws HostException;
+
     /**
      * Attaches a device, or one PASID of it ({@code pasid >= 0}), to an IOAS or HWPT. Returns the HWPT the
      * device ended up on (the kernel allocates one when attaching to an IOAS).
@@ -49,6 +70,10 @@ public interface HostBackend extends AutoCloseable {
 
     /** IOMMU_VIOMMU_ALLOC over a nest-parent HWPT. */
     ObjectId.Viommu allocViommu(ObjectId.Device device, int viommuType, ObjectId.Hwpt nestParent) throws HostException;
+
+    /** IOMMU_VIOMMU_ALLOC with type-specific driver data (for example Tegra241 CMDQV's). */
+    ObjectId.Viommu allocViommu(ObjectId.Device device, int viommuType, ObjectId.Hwpt nestParent, byte[] driverData)
+            throws HostException;
 
     /** IOMMU_VDEVICE_ALLOC: tells the vIOMMU the device's virtual ID (vSID or virtual RID). */
     ObjectId.Vdevice allocVdevice(ObjectId.Viommu viommu, ObjectId.Device device, long virtualId) throws HostException;

@@ -17,6 +17,10 @@ public final class NoHostBackend implements HostBackend {
     @Override public void unbindDevice(final ObjectId.Device d) throws HostException { throw none("unbind"); }
     @Override public HwInfo hwInfo(final ObjectId.Device d) throws HostException { throw none("get-hw-info"); }
     @Override public ObjectId.Ioas allocIoas() throws HostException { throw none("ioas-alloc"); }
+    @Override public void allowIovas(final ObjectId.Ioas i, final List<IovaRange> r) throws HostException { throw none("allow-iovas"); }
+    @Override public void setDirtyTracking(final ObjectId.Hwpt h, final boolean on) throws HostException { throw none("set-dirty-tracking"); }
+    @Override public void getDirtyBitmap(final ObjectId.Hwpt h, final long iova, final long len, final long ps, final long[] b, final boolean nc) throws HostException { throw none("get-dirty-bitmap"); }
+    @Override public ObjectId.Viommu allocViommu(final ObjectId.Device d, final int t, final ObjectId.Hwpt p, final byte[] data) throws HostException { throw none("viommu-alloc"); }
     @Override public List<IovaRange> iovaRanges(final ObjectId.Ioas i) throws HostException { throw none("iova-ranges"); }
     @Override public void map(final ObjectId.Ioas i, final long iova, final long gpa, final long len, final int prot) throws HostException { throw none("ioas-map"); }
     @Override public long unmap(final ObjectId.Ioas i, final long iova, final long len) throws HostException { throw none("ioas-unmap"); }

@@ -46,12 +46,16 @@ public final class DeviceMetrics {
 
     /** Counts a fault of an architected type (a VT-d fault reason, an SMMUv3 event name, a virtio status). */
     public void fault(final String type) {
-        faults.computeIfAbsent(type, t -> counter("viommu.faults", "type", t)).increment();
+        Counter c = faults.get(type);              // the common case: no lambda, no allocation
+        if (c == null) c = faults.computeIfAbsent(type, t -> counter("viommu.faults", "type", t));
+        c.increment();
     }
 
     /** Counts an invalidation of a type (context-cache, iotlb-page, CFGI_STE, TLBI_NH_VA, UNMAP…). */
     public void invalidation(final String type) {
-        invalidations.computeIfAbsent(type, t -> counter("viommu.invalidations", "type", t)).increment();
+        Counter c = invalidations.get(type);
+        if (c == null) c = invalidations.computeIfAbsent(type, t -> counter("viommu.invalidations", "type", t));
+        c.increment();
     }
 
     /** Registers a queue-depth gauge. */

@@ -5,7 +5,7 @@ public final class Errno {
     public static final int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7,
             EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
             ENODEV = 19, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28,
-            ERANGE = 34, ENOSYS = 38, EOVERFLOW = 75, EMSGSIZE = 90, EOPNOTSUPP = 95, ETIMEDOUT = 110, ENAMETOOLONG = 36;
+            ERANGE = 34, ENOSYS = 38, EOVERFLOW = 75, EMSGSIZE = 90, EOPNOTSUPP = 95, ETIMEDOUT = 110, ENAMETOOLONG = 36, ESPIPE = 29, EADDRINUSE = 98;
 
     private Errno() {}
 
@@ -20,6 +20,7 @@ public final class Errno {
             case ENOSPC -> "ENOSPC"; case ERANGE -> "ERANGE"; case ENOSYS -> "ENOSYS";
             case EOVERFLOW -> "EOVERFLOW"; case EMSGSIZE -> "EMSGSIZE"; case EOPNOTSUPP -> "EOPNOTSUPP";
             case ETIMEDOUT -> "ETIMEDOUT"; case ENAMETOOLONG -> "ENAMETOOLONG";
+            case ESPIPE -> "ESPIPE"; case EADDRINUSE -> "EADDRINUSE";
             default -> "errno " + errno;
         };
     }

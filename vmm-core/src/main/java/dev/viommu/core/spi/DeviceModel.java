@@ -28,6 +28,9 @@ public interface DeviceModel extends AutoCloseable {
     /** Page requests from emulated endpoints, if the model has a page-request queue. */
     default java.util.Optional<PageRequestService> pageRequests() { return java.util.Optional.empty(); }
 
+    /** The PCI function, if the model is one (virtio-pci): config space is data-plane region 0xFF. */
+    default java.util.Optional<PciFunction> pci() { return java.util.Optional.empty(); }
+
     /** Interrupt remapping, if the model has it. */
     default java.util.Optional<InterruptRemapper> interruptRemapper() { return java.util.Optional.empty(); }
 
