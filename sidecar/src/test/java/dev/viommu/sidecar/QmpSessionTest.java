@@ -219,6 +219,34 @@ class QmpSessionTest {
     }
 
     @Test
+    void shouldAnswerAFloodOfCommandsInOrderWithBoundedBuffering() throws Exception {
+        try (java.nio.channels.SocketChannel raw = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            raw.connect(java.net.UnixDomainSocketAddress.of(fx.control));
+            final int n = 3000;
+            final Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    final StringBuilder sb = new StringBuilder("{\"execute\":\"qmp_capabilities\"}\n");
+                    for (int i = 0; i < n; i++) sb.append("{\"execute\":\"query-version\",\"id\":").append(i).append("}\n");
+                    final java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(sb.toString().getBytes());
+                    while (b.hasRemaining()) raw.write(b);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Thread.sleep(300);    // the client is not reading: the sidecar must stop reading it, not buffer without end
+            final java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(java.nio.channels.Channels.newInputStream(raw)));
+            r.readLine();          // greeting
+            r.readLine();          // qmp_capabilities
+            for (int i = 0; i < n; i++) {
+                final JsonNode reply = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.readLine());
+                assertEquals(i, reply.path("id").asInt());
+                assertTrue(reply.has("return"));
+            }
+            writer.join(10_000);
+        }
+    }
+
+    @Test
     void shouldStopOnQuitAndRemoveTheSockets() throws Exception {
         try (QmpClient c = QmpClient.open(fx.controlPath())) {
             c.execute("quit", Map.of());

@@ -39,6 +39,9 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     private final Runnable quit;
     private final JsonSplitter splitter = new JsonSplitter(MAX_TEXT);
     private final ArrayDeque<PendingFd> pendingFds = new ArrayDeque<>();   // event loop only
+    /** Commands queued or running for this client: past {@link #HIGH_WATER} we stop reading from it. */
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    static final int HIGH_WATER = 64, LOW_WATER = 16;
     private Channel channel;
     private volatile boolean negotiated;
     private volatile boolean closed;
@@ -84,6 +87,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     private void onText(final String text, final String error, final long end) {
         final List<Integer> fds = new ArrayList<>();
         while (!pendingFds.isEmpty() && pendingFds.peek().offset() < end) fds.add(pendingFds.poll().fd());
+        if (inFlight.incrementAndGet() >= HIGH_WATER) channel.config().setAutoRead(false);
         control.execute(() -> {
             final ArrayDeque<Integer> mine = new ArrayDeque<>(fds);
             try {
@@ -94,8 +98,25 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
                 send(errorReply(null, QmpException.GENERIC, "internal error: " + e));
             } finally {
                 for (int fd : mine) Posix.closeQuietly(fd);
+                if (inFlight.decrementAndGet() <= LOW_WATER) resumeReading();
             }
         });
+    }
+
+    /** Reads again once the client's commands have drained and its replies are being consumed. */
+    private void resumeReading() {
+        final Channel ch = channel;
+        if (ch != null && ch.isActive() && !ch.config().isAutoRead() && ch.isWritable() && inFlight.get() <= LOW_WATER) {
+            ch.config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(final ChannelHandlerContext ctx) {
+        // A client that does not read its replies is not read from either: its output buffer stays bounded.
+        if (!ctx.channel().isWritable()) ctx.channel().config().setAutoRead(false);
+        else resumeReading();
+        ctx.fireChannelWritabilityChanged();
     }
 
     private String execute(final String text, final String splitError, final ArrayDeque<Integer> fds) {

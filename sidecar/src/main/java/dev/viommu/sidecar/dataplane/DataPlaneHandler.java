@@ -59,6 +59,13 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         ctx.flush();
     }
 
+    /** A hypervisor that does not read replies is not read from: the reply backlog stays bounded. */
+    @Override
+    public void channelWritabilityChanged(final ChannelHandlerContext ctx) {
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
+    }
+
     private void handle(final ChannelHandlerContext ctx, final ByteBuf f) {
         final int base = f.readerIndex();
         final int len = f.readableBytes();
@@ -75,7 +82,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         if (type == DataPlane.PING) {
             final ByteBuf r = reply(ctx, DataPlane.PONG, 0, tag);
             r.setLongLE(4 + DataPlane.PING_PAYLOAD, f.getLongLE(base + DataPlane.PING_PAYLOAD));
-            ctx.write(r);
+            write(ctx, r);
             return;
         }
         final DeviceSlot slot = machine.byHandle(handle);
@@ -115,7 +122,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         }
         final ByteBuf rep = reply(ctx, DataPlane.PAGE_REQUEST_REPLY, slot.handle(), tag);
         rep.setIntLE(4 + DataPlane.PRR_STATUS, accepted ? DataPlane.S_OK : 1);
-        ctx.write(rep);
+        write(ctx, rep);
     }
 
     private void remapMsi(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int tag, final DeviceSlot slot) {
@@ -142,7 +149,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         rep.setIntLE(4 + DataPlane.RMR_DATA, r.data);
         rep.setLongLE(4 + DataPlane.RMR_ADDRESS, r.address);
         rep.setIntLE(4 + DataPlane.RMR_FAULT, r.faultReason);
-        ctx.write(rep);
+        write(ctx, rep);
     }
 
     private void mmio(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int type, final int tag,
@@ -178,7 +185,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         final ByteBuf rep = reply(ctx, DataPlane.MMIO_READ_REPLY, slot.handle(), tag);
         rep.setIntLE(4 + DataPlane.RR_STATUS, DataPlane.S_OK);
         rep.setLongLE(4 + DataPlane.RR_VALUE, value);
-        ctx.write(rep);
+        write(ctx, rep);
     }
 
     private void translate(final ChannelHandlerContext ctx, final ByteBuf f, final int base, final int tag, final DeviceSlot slot) {
@@ -203,7 +210,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         rep.setLongLE(4 + DataPlane.TRR_OUT, t.outputAddress);
         rep.setLongLE(4 + DataPlane.TRR_PAGE_SIZE, t.pageSize);
         rep.setIntLE(4 + DataPlane.TRR_FAULT, t.faultCode);
-        ctx.write(rep);
+        write(ctx, rep);
     }
 
     /** PCI configuration space seen as a region (config accesses are rare: a small object per access is fine). */
@@ -218,6 +225,15 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
     private static void deviceBug(final DeviceSlot slot, final RuntimeException e) {
         LOG.error("device {} threw on a guest access (a model bug; the access was dropped)", slot.model().id(), e);
         slot.metrics().fault("internal-error");
+    }
+
+    /** Writes a reply; when the outbound buffer fills, flushes and stops reading until it drains. */
+    private static void write(final ChannelHandlerContext ctx, final ByteBuf b) {
+        ctx.write(b, ctx.voidPromise());
+        if (!ctx.channel().isWritable()) {
+            ctx.flush();
+            ctx.channel().config().setAutoRead(false);
+        }
     }
 
     private static ByteBuf reply(final ChannelHandlerContext ctx, final int type, final int handle, final int tag) {
@@ -237,7 +253,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         final ByteBuf b = reply(ctx, DataPlane.ERROR, 0, tag);
         b.setIntLE(4 + DataPlane.ERR_STATUS, status);
         b.setShortLE(4 + DataPlane.ERR_REQUEST_TYPE, requestType);
-        ctx.write(b);
+        write(ctx, b);
     }
 
     @Override
