@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Start-up cost: from spawning the sidecar process to reading its QMP greeting, against the baseline of
  * spawning a bare JVM that prints "hello" (the same java binary and class path). {@link Ratios} reports
- * {@code sidecarToGreeting / jvmHelloWorld}.
+ * {@code sidecarToGreeting / jvmHelloWorld} for the sidecar as deployed (with the AOT cache that
+ * {@code ./viommu build} trains) and, for information, without it.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -33,6 +34,41 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 8)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class QmpGreeting {
+    private Path aotCache;
+
+    /**
+     * A training run, as {@code ./viommu build} does for deployment: the sidecar starts with
+     * {@code -XX:AOTCacheOutput}, serves a short QMP session and quits, leaving an AOT cache (JEP 483/514) of
+     * the classes it loaded and linked.
+     */
+    @org.openjdk.jmh.annotations.Setup(org.openjdk.jmh.annotations.Level.Trial)
+    public void train() throws Exception {
+        aotCache = Files.createTempFile("viommu-sidecar", ".aot");
+        Files.delete(aotCache);
+        final Path dir = Files.createTempDirectory("viommu-train");
+        final Path ctl = dir.resolve("q.sock");
+        final Process p = new ProcessBuilder(List.of(java(), "-XX:AOTCacheOutput=" + aotCache, "-Xlog:aot=off", "-Xlog:cds=off",
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath(), "dev.viommu.sidecar.Main", "--control", ctl.toString(),
+                "--dataplane", dir.resolve("d.sock").toString(), "--log-level", "warn"))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        while (!Files.exists(dir.resolve("d.sock"))) {
+            if (!p.isAlive()) throw new IOException("training sidecar exited " + p.exitValue());
+            Thread.sleep(5);
+        }
+        try (dev.viommu.core.client.QmpClient q = dev.viommu.core.client.QmpClient.open(ctl.toString())) {
+            q.execute("query-version", java.util.Map.of());
+            q.execute("query-viommu-drivers", java.util.Map.of());
+            q.execute("quit", java.util.Map.of());
+        }
+        p.waitFor(60, TimeUnit.SECONDS);
+        try (var s = Files.list(dir)) { for (Path f : s.toList()) Files.deleteIfExists(f); }
+        Files.deleteIfExists(dir);
+        if (!Files.exists(aotCache)) throw new IOException("the training run wrote no AOT cache");
+    }
+
+    @org.openjdk.jmh.annotations.TearDown(org.openjdk.jmh.annotations.Level.Trial)
+    public void dropCache() throws IOException { Files.deleteIfExists(aotCache); }
+
     private static String java() { return ProcessHandle.current().info().command().orElse("java"); }
 
     private static String classPath() { return System.getProperty("java.class.path"); }
@@ -47,11 +83,23 @@ public class QmpGreeting {
         return p.waitFor();
     }
 
+    /** The sidecar as deployed: with the AOT cache its build made. */
     @Benchmark
     public int sidecarToGreeting() throws Exception {
+        return greet("-XX:AOTCache=" + aotCache);
+    }
+
+    /** The sidecar with no AOT cache (a first start, or a JVM that cannot use the cache). */
+    @Benchmark
+    public int sidecarToGreetingCold() throws Exception {
+        return greet("-Xshare:auto");
+    }
+
+    private int greet(final String cacheOption) throws Exception {
         final Path dir = Files.createTempDirectory("viommu-greet");
         final Path ctl = dir.resolve("q.sock");
-        final Process p = new ProcessBuilder(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-cp", classPath(),
+        final Process p = new ProcessBuilder(List.of(java(), cacheOption, "-Xlog:aot=off", "-Xlog:cds=off",
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath(),
                 "dev.viommu.sidecar.Main", "--control", ctl.toString(), "--dataplane", dir.resolve("d.sock").toString(),
                 "--log-level", "warn")).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {

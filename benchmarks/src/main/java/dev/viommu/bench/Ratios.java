@@ -20,10 +20,12 @@ public final class Ratios {
     /** The sidecar's own figures; each area's benchmark package adds its list in {@link #all()}. */
     static final List<Ratio> CORE = List.of(
             new Ratio("data-plane MMIO round trip / raw Unix-socket ping-pong", "DataPlaneRoundTrip.mmioRead", "DataPlaneRoundTrip.rawPingPong", 1.5),
-            new Ratio("time to QMP greeting / bare JVM hello-world", "QmpGreeting.sidecarToGreeting", "QmpGreeting.jvmHelloWorld", 3.0));
+            new Ratio("time to QMP greeting (AOT cache) / bare JVM hello-world", "QmpGreeting.sidecarToGreeting", "QmpGreeting.jvmHelloWorld", 3.0),
+            new Ratio("time to QMP greeting (no AOT cache) / bare JVM hello-world", "QmpGreeting.sidecarToGreetingCold", "QmpGreeting.jvmHelloWorld", 0));
 
     static List<Ratio> all() {
         final List<Ratio> all = new ArrayList<>(CORE);
+        all.addAll(dev.viommu.bench.vtd.VtdRatios.RATIOS);
         return all;
     }
 

@@ -1,34 +1,40 @@
 package dev.viommu.sidecar;
 
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
-/** The sidecar's command line. Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error. */
-@Command(name = "viommu-sidecar", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
-        description = "A virtual-IOMMU sidecar: emulated Intel VT-d, ARM SMMUv3 and virtio-iommu, driven over a "
-                + "QMP-like control socket and a binary data plane.%n")
-public final class Main implements Callable<Integer> {
-    @Option(names = "--control", required = true, paramLabel = "SOCKET", description = "Unix socket for the QMP-like control protocol (created 0600).")
-    Path control;
+/**
+ * The sidecar's command line. Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.
+ * <p>
+ * The parser is written by hand: picocli cost 170 ms of start-up (measured with -Xlog:class+load), more than the
+ * whole budget for reaching the QMP greeting.
+ */
+public final class Main {
+    static final String USAGE = """
+            Usage: viommu-sidecar --control SOCKET --dataplane SOCKET [--config FILE] [--log-level LEVEL]
+                   viommu-sidecar --help | --version
 
-    @Option(names = "--dataplane", required = true, paramLabel = "SOCKET", description = "Unix socket for the binary data plane (created 0600).")
-    Path dataPlane;
+            A virtual-IOMMU sidecar: emulated Intel VT-d, ARM SMMUv3 and virtio-iommu, driven over a
+            QMP-like control socket and a binary data plane.
 
-    @Option(names = "--config", paramLabel = "FILE", description = "JSON configuration (default: the built-in configuration).")
-    Path config;
+              --control SOCKET     Unix socket for the QMP-like control protocol (created 0600).
+              --dataplane SOCKET   Unix socket for the binary data plane (created 0600).
+              --config FILE        JSON configuration (default: the built-in configuration).
+              --log-level LEVEL    trace, debug, info, warn or error (default: info). Logs go to stderr.
+              -h, --help           Show this help and exit.
+              -V, --version        Print the version and exit.
+            """;
 
-    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
-            description = "trace, debug, info, warn or error (default: ${DEFAULT-VALUE}). Logs go to stderr.")
-    String logLevel;
+    /** The parsed command line. */
+    record Options(Path control, Path dataPlane, Path config, String logLevel) {}
 
-    static final class VersionProvider implements CommandLine.IVersionProvider {
-        @Override public String[] getVersion() { return new String[] {"viommu-sidecar " + Version.VERSION}; }
+    /** A usage error: printed with the usage, exit code 2. */
+    static final class UsageException extends Exception {
+        UsageException(final String message) { super(message); }
     }
+
+    private Main() {}
 
     public static void main(final String[] args) {
         System.exit(run(args));
@@ -36,56 +42,106 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command line and returns the exit code (for tests). */
     public static int run(final String... args) {
-        final CommandLine cl = new CommandLine(new Main());
-        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("viommu-sidecar: " + e.getMessage());
-            return e instanceof IllegalArgumentException || e instanceof java.io.IOException ? 2 : 1;
-        });
-        return cl.execute(args);
+        final PrintStream out = System.out, err = System.err;
+        final Options o;
+        try {
+            for (String a : args) {
+                if (a.equals("-h") || a.equals("--help")) { out.print(USAGE); return 0; }
+                if (a.equals("-V") || a.equals("--version")) { out.println("viommu-sidecar " + Version.VERSION); return 0; }
+            }
+            o = parse(args);
+        } catch (UsageException e) {
+            err.println("viommu-sidecar: " + e.getMessage());
+            err.print(USAGE);
+            return 2;
+        }
+        try {
+            return serve(o);
+        } catch (IllegalArgumentException e) {
+            err.println("viommu-sidecar: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("viommu-sidecar: " + e);
+            return 1;
+        }
     }
 
-    @Override
-    public Integer call() throws Exception {
-        switch (logLevel) {
-            case "trace", "debug", "info", "warn", "error" -> { }
-            default -> throw new IllegalArgumentException("--log-level must be trace, debug, info, warn or error, not '" + logLevel + "'");
+    static Options parse(final String[] args) throws UsageException {
+        Path control = null, dataPlane = null, config = null;
+        String level = "info";
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i], v = null;
+            final int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                v = a.substring(eq + 1);
+                a = a.substring(0, eq);
+            }
+            switch (a) {
+                case "--control", "--dataplane", "--config", "--log-level" -> {
+                    if (v == null) {
+                        if (i + 1 >= args.length) throw new UsageException("Missing value for option '" + a + "'");
+                        v = args[++i];
+                    }
+                    if (v.isEmpty()) throw new UsageException("Empty value for option '" + a + "'");
+                    switch (a) {
+                        case "--control" -> control = Path.of(v);
+                        case "--dataplane" -> dataPlane = Path.of(v);
+                        case "--config" -> config = Path.of(v);
+                        default -> level = v;
+                    }
+                }
+                default -> throw new UsageException("Unknown option: '" + args[i] + "'");
+            }
         }
+        if (control == null) throw new UsageException("Missing required option: '--control=SOCKET'");
+        if (dataPlane == null) throw new UsageException("Missing required option: '--dataplane=SOCKET'");
+        switch (level) {
+            case "trace", "debug", "info", "warn", "error" -> { }
+            default -> throw new UsageException("--log-level must be trace, debug, info, warn or error, not '" + level + "'");
+        }
+        return new Options(control, dataPlane, config, level);
+    }
+
+    private static int serve(final Options o) throws Exception {
         // slf4j-simple reads these when the first logger is made: nothing has logged yet.
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", o.logLevel());
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
         System.setProperty("org.slf4j.simpleLogger.log.io.netty", "warn");
-        final SidecarConfig cfg;
-        if (config == null) {
-            cfg = SidecarConfig.defaults();
-        } else {
-            if (!Files.isReadable(config)) throw new IllegalArgumentException("cannot read configuration " + config);
-            try {
-                cfg = SidecarConfig.read(config);
-            } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("configuration " + config + ": " + e.getMessage(), e);
-            }
+        if (o.config() != null && !Files.isReadable(o.config())) {
+            throw new IllegalArgumentException("cannot read configuration " + o.config());
         }
-        for (Path p : new Path[] {control, dataPlane}) {
+        for (Path p : new Path[] {o.control(), o.dataPlane()}) {
             final Path dir = p.toAbsolutePath().getParent();
             if (dir == null || !Files.isDirectory(dir)) throw new IllegalArgumentException("no such directory for socket " + p);
         }
-        if (control.toAbsolutePath().equals(dataPlane.toAbsolutePath())) {
+        if (o.control().toAbsolutePath().equals(o.dataPlane().toAbsolutePath())) {
             throw new IllegalArgumentException("--control and --dataplane must be different sockets");
         }
-        final Sidecar sidecar = new Sidecar(cfg, control, dataPlane);
+        final Path config = o.config();
+        final Sidecar sidecar = new Sidecar(() -> {
+            if (config == null) return SidecarConfig.defaults();
+            try {
+                return SidecarConfig.read(config);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("configuration " + config + ": " + e.getMessage(), e);
+            }
+        }, o.control(), o.dataPlane());
         // SIGTERM and SIGINT run shutdown hooks: close sockets, devices, host objects and fds in order.
         final Thread hook = new Thread(sidecar::close, "viommu-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            sidecar.start();
+            sidecar.startAsync();
         } catch (Exception e) {
             sidecar.close();
             throw e;
         }
         sidecar.awaitStop();
         try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { /* already shutting down */ }
-        return 0;
+        final Throwable failure = sidecar.failure();
+        if (failure == null) return 0;
+        System.err.println("viommu-sidecar: " + failure.getMessage());
+        return failure instanceof IllegalArgumentException ? 2 : 1;
     }
 }

@@ -18,13 +18,16 @@ import java.util.Set;
 @ChannelHandler.Sharable
 public final class PeerCredentialsCheck extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(PeerCredentialsCheck.class);
-    private final Set<Integer> allowed;
+    private volatile Set<Integer> allowed;
     private final String socketName;
 
     public PeerCredentialsCheck(final Set<Integer> allowed, final String socketName) {
         this.allowed = Set.copyOf(allowed);
         this.socketName = socketName;
     }
+
+    /** Replaces the allowed uids (once the configuration has been read). */
+    public void allow(final Set<Integer> uids) { allowed = Set.copyOf(uids); }
 
     @Override
     public void channelActive(final ChannelHandlerContext ctx) throws Exception {

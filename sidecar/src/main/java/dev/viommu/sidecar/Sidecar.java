@@ -1,6 +1,5 @@
 package dev.viommu.sidecar;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viommu.core.host.HostBackend;
 import dev.viommu.core.host.HostBackendProvider;
 import dev.viommu.core.host.NoHostBackend;
@@ -35,8 +34,12 @@ import java.util.concurrent.TimeUnit;
 public final class Sidecar implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
 
-    private final SidecarConfig config;
+    private final java.util.concurrent.Callable<SidecarConfig> configLoader;
     private final Path controlPath, dataPlanePath;
+    /** Until the configuration is read only the sidecar's own uid is let in; then the configured ones too. */
+    private final PeerCredentialsCheck credentials = new PeerCredentialsCheck(Set.of(Posix.getuid()), "control");
+    private java.util.concurrent.Future<?> initialised;
+    private volatile Throwable failure;
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
         final Thread t = new Thread(r, "viommu-control");
@@ -51,7 +54,12 @@ public final class Sidecar implements AutoCloseable {
     private Machine machine;
 
     public Sidecar(final SidecarConfig config, final Path control, final Path dataPlane) {
-        this.config = config;
+        this(() -> config, control, dataPlane);
+    }
+
+    /** A sidecar whose configuration is read (and checked) during initialisation, after the greeting is possible. */
+    public Sidecar(final java.util.concurrent.Callable<SidecarConfig> configLoader, final Path control, final Path dataPlane) {
+        this.configLoader = configLoader;
         this.controlPath = control;
         this.dataPlanePath = dataPlane;
     }
@@ -85,9 +93,42 @@ public final class Sidecar implements AutoCloseable {
         return chosen.create(cfg, () -> machine[0].memory());
     }
 
+    /**
+     * Starts and waits until the machine is initialised; throws what initialisation threw (for embedders and
+     * tests).
+     */
     public void start() throws Exception {
+        startAsync();
+        awaitReady();
+    }
+
+    /**
+     * Binds the control socket first, so that a client gets its greeting as early as the JVM allows, and
+     * initialises everything else (configuration, host backend, plugins, metrics, start-up commands, the data
+     * plane) on the control thread. Commands queue behind the initialisation on that same thread, so none sees
+     * a half-built machine. If initialisation fails the sidecar closes itself ({@link #failure()} says why).
+     */
+    public void startAsync() throws Exception {
+        final QmpCommands[] commands = new QmpCommands[1];
+        initialised = control.submit(() -> {
+            try {
+                initialise(commands);
+            } catch (Exception | Error e) {
+                failure = e;
+                Thread.ofPlatform().name("viommu-init-failed").start(this::close);
+                throw e;
+            }
+            return null;
+        });
+        qmp.start(controlPath, group, () -> commands[0], events, control,
+                () -> Thread.ofPlatform().name("viommu-quit").start(this::close), credentials);
+    }
+
+    private void initialise(final QmpCommands[] commandsOut) throws Exception {
+        final SidecarConfig config = configLoader.call();
         final Set<Integer> uids = new HashSet<>(config.allowedUids());
         uids.add(Posix.getuid());
+        credentials.allow(uids);
         final Machine[] ref = new Machine[1];
         final HostBackend host = createHost(config.host(), ref);
         machine = new Machine(DeviceRegistry.load(), host, new ViommuMetrics(), new Machine.Outputs() {
@@ -103,15 +144,28 @@ public final class Sidecar implements AutoCloseable {
         });
         ref[0] = machine;
         final QmpCommands commands = new QmpCommands(machine);
-        runStartupCommands(commands);
+        runStartupCommands(config, commands);
+        commandsOut[0] = commands;
         dataPlane.start(dataPlanePath, group, () -> machine, new PeerCredentialsCheck(uids, "data plane"));
-        qmp.start(controlPath, group, commands, events, control, () -> Thread.ofPlatform().name("viommu-quit").start(this::close), new PeerCredentialsCheck(uids, "control"));
         LOG.info("viommu {} ready: control={} dataplane={} drivers={} host={}", Version.VERSION, controlPath,
                 dataPlanePath, machine.registry().providers().keySet(), machine.host().kind());
     }
 
-    private void runStartupCommands(final QmpCommands commands) throws Exception {
-        final ObjectMapper json = new ObjectMapper();
+    /** Waits for initialisation; rethrows its failure. */
+    public void awaitReady() throws Exception {
+        try {
+            initialised.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Exception ex) throw ex;
+            throw e;
+        }
+    }
+
+    /** Why initialisation failed, or null. */
+    public Throwable failure() { return failure; }
+
+    private static void runStartupCommands(final SidecarConfig config, final QmpCommands commands) throws Exception {
+        final com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         for (Map<String, Object> c : config.commands()) {
             final Object name = c.get("execute");
             final QmpCommands.Handler h = name == null ? null : commands.get(String.valueOf(name));

@@ -28,6 +28,12 @@ public final class Version {
 
     private Version() {}
 
+    /** The QMP greeting, {@code {"QMP": {"version": ..., "capabilities": []}}}, built without a JSON library. */
+    public static String greeting() {
+        return "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": " + MICRO + ", \"minor\": " + MINOR + ", \"major\": " + MAJOR
+                + "}, \"package\": \"viommu " + VERSION.replace("\\", "").replace("\"", "") + "\"}, \"capabilities\": []}}";
+    }
+
     /** QMP's version object: {@code {"qemu": {"major", "minor", "micro"}, "package": "viommu X"}}. */
     public static ObjectNode qmpVersion(final ObjectMapper json) {
         final ObjectNode v = json.createObjectNode();

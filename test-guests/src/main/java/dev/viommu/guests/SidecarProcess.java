@@ -33,6 +33,9 @@ public final class SidecarProcess implements AutoCloseable {
         final List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        // Extra JVM options for the sidecar, such as the launcher's -XX:AOTCache (space-separated).
+        final String jvmArgs = System.getProperty("viommu.sidecar.jvmArgs", "").trim();
+        if (!jvmArgs.isEmpty()) cmd.addAll(List.of(jvmArgs.split("\\s+")));
         final String jar = System.getProperty("viommu.sidecar.jar");
         if (jar != null && Files.isRegularFile(Path.of(jar))) {
             cmd.add("-jar");

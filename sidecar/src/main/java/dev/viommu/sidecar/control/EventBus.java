@@ -8,7 +8,9 @@ import java.util.concurrent.CopyOnWriteArraySet;
 
 /** Sends QMP events to every client that has completed capabilities negotiation. */
 public final class EventBus {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final class Json {   // not loaded until the first event: start-up is measured
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
     private final CopyOnWriteArraySet<QmpConnection> clients = new CopyOnWriteArraySet<>();
 
     void join(final QmpConnection c) { clients.add(c); }
@@ -20,9 +22,9 @@ public final class EventBus {
     /** {@code {"event", "data", "timestamp": {"seconds", "microseconds"}}}. */
     public void emit(final String event, final Map<String, Object> data) {
         final long micros = java.time.Instant.now().toEpochMilli() * 1000 + (System.nanoTime() / 1000) % 1000;
-        final ObjectNode o = JSON.createObjectNode();
+        final ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("event", event);
-        o.set("data", JSON.valueToTree(data));
+        o.set("data", Json.MAPPER.valueToTree(data));
         o.putObject("timestamp").put("seconds", micros / 1_000_000).put("microseconds", micros % 1_000_000);
         final String line = o.toString();
         for (QmpConnection c : clients) c.send(line);

@@ -28,12 +28,14 @@ import java.util.concurrent.ExecutorService;
  */
 public final class QmpConnection extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(QmpConnection.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final class Json {   // loaded with the first command, not with the greeting
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
     public static final int MAX_TEXT = 64 * 1024;
 
     private record PendingFd(long offset, int fd) {}
 
-    private final QmpCommands commands;
+    private final java.util.function.Supplier<QmpCommands> commands;
     private final EventBus events;
     private final ExecutorService control;
     private final Runnable quit;
@@ -46,7 +48,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     private volatile boolean negotiated;
     private volatile boolean closed;
 
-    public QmpConnection(final QmpCommands commands, final EventBus events, final ExecutorService control, final Runnable quit) {
+    public QmpConnection(final java.util.function.Supplier<QmpCommands> commands, final EventBus events, final ExecutorService control, final Runnable quit) {
         this.commands = commands;
         this.events = events;
         this.control = control;
@@ -56,11 +58,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(final ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        final ObjectNode g = JSON.createObjectNode();
-        final ObjectNode q = g.putObject("QMP");
-        q.set("version", Version.qmpVersion(JSON));
-        q.putArray("capabilities");
-        send(g.toString());
+        send(Version.greeting());     // written by hand: the greeting must not wait for JSON machinery to load
         ctx.fireChannelActive();
     }
 
@@ -123,7 +121,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
         if (splitError != null) return errorReply(null, QmpException.GENERIC, splitError);
         final JsonNode req;
         try {
-            req = JSON.readTree(text);
+            req = Json.MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
             return errorReply(null, QmpException.GENERIC, "JSON parse error, " + e.getOriginalMessage());
         }
@@ -149,10 +147,10 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
             }
             negotiated = true;
             if (!closed) events.join(this);
-            return okReply(id, JSON.createObjectNode());
+            return okReply(id, Json.MAPPER.createObjectNode());
         }
         if (!negotiated) return errorReply(id, QmpException.COMMAND_NOT_FOUND, "Expecting capabilities negotiation with 'qmp_capabilities'");
-        final QmpCommands.Handler h = commands.get(name);
+        final QmpCommands.Handler h = commands.get().get(name);
         if (h == null) return errorReply(id, QmpException.COMMAND_NOT_FOUND, "The command " + name + " has not been found");
         final boolean[] quitAfter = {false};
         final QmpCommands.Session session = new QmpCommands.Session() {
@@ -161,7 +159,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
             @Override public void requestQuit() { quitAfter[0] = true; }
         };
         try {
-            final JsonNode ret = h.run(new Args(args == null ? JSON.createObjectNode() : (ObjectNode) args), session);
+            final JsonNode ret = h.run(new Args(args == null ? Json.MAPPER.createObjectNode() : (ObjectNode) args), session);
             final String reply = okReply(id, ret);
             if (quitAfter[0]) {
                 send(reply);
@@ -176,14 +174,14 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     }
 
     private static String okReply(final JsonNode id, final JsonNode ret) {
-        final ObjectNode o = JSON.createObjectNode();
+        final ObjectNode o = Json.MAPPER.createObjectNode();
         o.set("return", ret);
         if (id != null) o.set("id", id);
         return o.toString();
     }
 
     private static String errorReply(final JsonNode id, final String cls, final String desc) {
-        final ObjectNode o = JSON.createObjectNode();
+        final ObjectNode o = Json.MAPPER.createObjectNode();
         o.putObject("error").put("class", cls).put("desc", desc);
         if (id != null) o.set("id", id);
         return o.toString();

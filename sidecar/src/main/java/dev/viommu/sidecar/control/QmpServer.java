@@ -15,7 +15,7 @@ import java.util.concurrent.ExecutorService;
 public final class QmpServer implements AutoCloseable {
     private Channel server;
 
-    public void start(final Path path, final EventLoopGroup group, final QmpCommands commands, final EventBus events,
+    public void start(final Path path, final EventLoopGroup group, final java.util.function.Supplier<QmpCommands> commands, final EventBus events,
                       final ExecutorService control, final Runnable quit, final PeerCredentialsCheck check)
             throws IOException, InterruptedException {
         server = UnixSockets.bind(path, group, ScmServerDomainSocketChannel.class, new ChannelInitializer<>() {

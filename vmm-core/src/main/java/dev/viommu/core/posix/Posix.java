@@ -68,34 +68,38 @@ public final class Posix {
     private static final ThreadLocal<MemorySegment> CAPTURE_SEGMENT =
             ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE));
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final class Native {
+        static final Linker LINKER = Linker.nativeLinker();
+        static final SymbolLookup LIBC = LINKER.defaultLookup();
+    }
 
-    private static final MethodHandle MMAP = link("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle MEMFD_CREATE = link("memfd_create",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle FTRUNCATE = link("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle RECVMSG = link("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SENDMSG = link("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SOCKET = link("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle CONNECT = link("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle GETUID = LINKER.downcallHandle(LIBC.findOrThrow("getuid"),
-            FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle FCNTL = LINKER.downcallHandle(LIBC.findOrThrow("fcntl"),
+    // Each downcall is linked on first use, in a holder class of its own: linking spins bytecode, and the
+    // sidecar must not pay for calls it has not made yet (start-up is measured).
+    private static final class MmapH { static final MethodHandle H = link("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG)); }
+    private static final class MunmapH { static final MethodHandle H = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG)); }
+    private static final class CloseH { static final MethodHandle H = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT)); }
+    private static final class MemfdCreateH { static final MethodHandle H = link("memfd_create",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)); }
+    private static final class FtruncateH { static final MethodHandle H = link("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG)); }
+    private static final class RecvmsgH { static final MethodHandle H = link("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT)); }
+    private static final class SendmsgH { static final MethodHandle H = link("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT)); }
+    private static final class SocketH { static final MethodHandle H = link("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT)); }
+    private static final class ConnectH { static final MethodHandle H = link("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT)); }
+    private static final class GetuidH { static final MethodHandle H = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("getuid"),
+            FunctionDescriptor.of(JAVA_INT)); }
+    private static final class FcntlH { static final MethodHandle H = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("fcntl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
-            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
-    private static final MethodHandle OPEN = LINKER.downcallHandle(LIBC.findOrThrow("open"),
+            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno")); }
+    private static final class OpenH { static final MethodHandle H = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("open"),
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
-    private static final MethodHandle LSEEK = link("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno")); }
+    private static final class LseekH { static final MethodHandle H = link("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)); }
 
     private Posix() {}
 
     private static MethodHandle link(final String name, final FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LIBC.findOrThrow(name), fd, Linker.Option.captureCallState("errno"));
+        return Native.LINKER.downcallHandle(Native.LIBC.findOrThrow(name), fd, Linker.Option.captureCallState("errno"));
     }
 
     private static MemorySegment capture() { return CAPTURE_SEGMENT.get(); }
@@ -110,7 +114,7 @@ public final class Posix {
         final MemorySegment cap = capture();
         final MemorySegment addr;
         try {
-            addr = (MemorySegment) MMAP.invokeExact(cap, MemorySegment.NULL, length,
+            addr = (MemorySegment) MmapH.H.invokeExact(cap, MemorySegment.NULL, length,
                     writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, offset);
         } catch (Throwable t) { throw linkage(t); }
         if (addr.address() == -1L) throw new PosixException("mmap", errno(cap));
@@ -120,14 +124,14 @@ public final class Posix {
     public static void munmap(final MemorySegment mapping) throws PosixException {
         final MemorySegment cap = capture();
         final int rc;
-        try { rc = (int) MUNMAP.invokeExact(cap, mapping, mapping.byteSize()); } catch (Throwable t) { throw linkage(t); }
+        try { rc = (int) MunmapH.H.invokeExact(cap, mapping, mapping.byteSize()); } catch (Throwable t) { throw linkage(t); }
         if (rc < 0) throw new PosixException("munmap", errno(cap));
     }
 
     public static void close(final int fd) throws PosixException {
         final MemorySegment cap = capture();
         final int rc;
-        try { rc = (int) CLOSE.invokeExact(cap, fd); } catch (Throwable t) { throw linkage(t); }
+        try { rc = (int) CloseH.H.invokeExact(cap, fd); } catch (Throwable t) { throw linkage(t); }
         if (rc < 0) throw new PosixException("close", errno(cap));
     }
 
@@ -141,11 +145,11 @@ public final class Posix {
         final MemorySegment cap = capture();
         final int fd;
         try (Arena a = Arena.ofConfined()) {
-            fd = (int) MEMFD_CREATE.invokeExact(cap, a.allocateFrom(name), MFD_CLOEXEC);
+            fd = (int) MemfdCreateH.H.invokeExact(cap, a.allocateFrom(name), MFD_CLOEXEC);
         } catch (Throwable t) { throw linkage(t); }
         if (fd < 0) throw new PosixException("memfd_create", errno(cap));
         final int rc;
-        try { rc = (int) FTRUNCATE.invokeExact(cap, fd, size); } catch (Throwable t) { throw linkage(t); }
+        try { rc = (int) FtruncateH.H.invokeExact(cap, fd, size); } catch (Throwable t) { throw linkage(t); }
         if (rc < 0) {
             final int e = errno(cap);
             closeQuietly(fd);
@@ -158,7 +162,7 @@ public final class Posix {
         final MemorySegment cap = capture();
         final int fd;
         try (Arena a = Arena.ofConfined()) {
-            fd = (int) OPEN.invokeExact(cap, a.allocateFrom(path), flags, 0);
+            fd = (int) OpenH.H.invokeExact(cap, a.allocateFrom(path), flags, 0);
         } catch (Throwable t) { throw linkage(t); }
         if (fd < 0) throw new PosixException("open " + path, errno(cap));
         return fd;
@@ -168,26 +172,31 @@ public final class Posix {
     public static long fileSize(final int fd) throws PosixException {
         final MemorySegment cap = capture();
         final long r;
-        try { r = (long) LSEEK.invokeExact(cap, fd, 0L, 2 /* SEEK_END */); } catch (Throwable t) { throw linkage(t); }
+        try { r = (long) LseekH.H.invokeExact(cap, fd, 0L, 2 /* SEEK_END */); } catch (Throwable t) { throw linkage(t); }
         if (r < 0) throw new PosixException("lseek", errno(cap));
         return r;
     }
 
+    /** The real uid of this process (from the owner of /proc/self, which costs no native linking at start-up). */
     public static int getuid() {
-        try { return (int) GETUID.invokeExact(); } catch (Throwable t) { throw linkage(t); }
+        try {
+            return (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid");
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            try { return (int) GetuidH.H.invokeExact(); } catch (Throwable t) { throw linkage(t); }
+        }
     }
 
     /** Sets FD_CLOEXEC: Netty's recvFd leaves it clear (style guide, part C.5). */
     public static void setCloexec(final int fd) throws PosixException {
         final MemorySegment cap = capture();
         final int rc;
-        try { rc = (int) FCNTL.invokeExact(cap, fd, F_SETFD, FD_CLOEXEC); } catch (Throwable t) { throw linkage(t); }
+        try { rc = (int) FcntlH.H.invokeExact(cap, fd, F_SETFD, FD_CLOEXEC); } catch (Throwable t) { throw linkage(t); }
         if (rc < 0) throw new PosixException("fcntl(F_SETFD)", errno(cap));
     }
 
     public static boolean isOpen(final int fd) {
         final MemorySegment cap = capture();
-        try { return (int) FCNTL.invokeExact(cap, fd, F_GETFD, 0) >= 0; } catch (Throwable t) { throw linkage(t); }
+        try { return (int) FcntlH.H.invokeExact(cap, fd, F_GETFD, 0) >= 0; } catch (Throwable t) { throw linkage(t); }
     }
 
     /** A connected AF_UNIX stream socket (blocking). */
@@ -196,14 +205,14 @@ public final class Posix {
         if (p.length >= 108) throw new PosixException("connect (path too long)", Errno.ENAMETOOLONG);
         final MemorySegment cap = capture();
         final int fd;
-        try { fd = (int) SOCKET.invokeExact(cap, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); } catch (Throwable t) { throw linkage(t); }
+        try { fd = (int) SocketH.H.invokeExact(cap, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); } catch (Throwable t) { throw linkage(t); }
         if (fd < 0) throw new PosixException("socket", errno(cap));
         try (Arena a = Arena.ofConfined()) {
             final MemorySegment sa = a.allocate(SOCKADDR_UN);
             sa.set(JAVA_SHORT, 0, (short) AF_UNIX);
             MemorySegment.copy(p, 0, sa, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
             final int rc;
-            try { rc = (int) CONNECT.invokeExact(cap, fd, sa, (int) SOCKADDR_UN.byteSize()); } catch (Throwable t) { throw linkage(t); }
+            try { rc = (int) ConnectH.H.invokeExact(cap, fd, sa, (int) SOCKADDR_UN.byteSize()); } catch (Throwable t) { throw linkage(t); }
             if (rc < 0) {
                 final int e = errno(cap);
                 closeQuietly(fd);
@@ -247,7 +256,7 @@ public final class Posix {
                     MSG_CONTROLLEN.set(msg, 0L, 0L);
                 }
                 final long n;
-                try { n = (long) SENDMSG.invokeExact(cap, sock, msg, MSG_NOSIGNAL); } catch (Throwable t) { throw linkage(t); }
+                try { n = (long) SendmsgH.H.invokeExact(cap, sock, msg, MSG_NOSIGNAL); } catch (Throwable t) { throw linkage(t); }
                 if (n < 0) {
                     final int e = errno(cap);
                     if (e == Errno.EINTR) continue;
@@ -286,7 +295,7 @@ public final class Posix {
         long n;
         while (true) {
             try {
-                n = (long) RECVMSG.invokeExact(cap, sock, msg, MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
+                n = (long) RecvmsgH.H.invokeExact(cap, sock, msg, MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
             } catch (Throwable t) { throw linkage(t); }
             if (n >= 0) break;
             final int e = errno(cap);

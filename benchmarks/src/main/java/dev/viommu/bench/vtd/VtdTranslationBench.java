@@ -1,0 +1,138 @@
+package dev.viommu.bench.vtd;
+
+import dev.viommu.core.mem.GuestMemory;
+import dev.viommu.core.mem.GuestMemoryException;
+import dev.viommu.core.translate.AccessType;
+import dev.viommu.core.translate.Translation;
+import dev.viommu.core.translate.TranslationService;
+import dev.viommu.vtd.PageTableWriter;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * VT-d translation for an emulated endpoint, against plain guest-memory reads in the same run:
+ * <ul>
+ *   <li>P1: a translation that hits the IOTLB ({@link #iotlbHit}, legacy second stage; {@link #iotlbHitPasid},
+ *       scalable first stage with a PASID) against one 8-byte guest-memory read ({@link #guestRead64});</li>
+ *   <li>P2: a translation that misses and walks a 4-level second-stage table and fills the IOTLB
+ *       ({@link #walkOnMiss}) against the same walk done as 4 dependent guest-memory reads
+ *       ({@link #fourDependentReads}).</li>
+ * </ul>
+ * The miss benchmark cycles through 4096 pages with a 64-entry IOTLB, so every translation misses.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
+public class VtdTranslationBench {
+    static final int HOT_PAGES = 16;
+    static final int MISS_PAGES = 4096;
+    static final long IOVA = 0x4000_0000L;
+
+    private VtdBenchUnit hot, cold, pasid;
+    private TranslationService hotTs, coldTs, pasidTs;
+    private PageTableWriter coldTable;
+    private GuestMemory mem;
+    private final Translation out = new Translation();
+    private long[] dataPages;
+    private int i;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        hot = new VtdBenchUnit(64L << 20, false, Map.of());
+        final PageTableWriter pt = hot.legacyDomain(2);
+        dataPages = new long[HOT_PAGES];
+        for (int p = 0; p < HOT_PAGES; p++) {
+            dataPages[p] = hot.pages.getAsLong();
+            pt.map(IOVA + 4096L * p, dataPages[p], PageTableWriter.SIZE_4K, true);
+        }
+        hotTs = hot.device.translation();
+        mem = hot.mem;
+
+        cold = new VtdBenchUnit(64L << 20, false, Map.of("x-iotlb-size", 64));
+        coldTable = cold.legacyDomain(2);
+        final long page = cold.pages.getAsLong();
+        for (int p = 0; p < MISS_PAGES; p++) coldTable.map(IOVA + 4096L * p, page, PageTableWriter.SIZE_4K, true);
+        coldTs = cold.device.translation();
+
+        pasid = new VtdBenchUnit(64L << 20, true, Map.of("x-scalable-mode", true, "x-flts", true, "x-pasid-mode", true));
+        final PageTableWriter fs = pasid.firstStagePasid(7, 3);
+        for (int p = 0; p < HOT_PAGES; p++) fs.map(IOVA + 4096L * p, pasid.pages.getAsLong(), PageTableWriter.SIZE_4K, true);
+        pasidTs = pasid.device.translation();
+
+        for (int k = 0; k < 4 * MISS_PAGES; k++) {
+            check(hotTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * (k % HOT_PAGES), AccessType.READ, out));
+            check(coldTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * (k % MISS_PAGES), AccessType.READ, out));
+            check(pasidTs.translate(VtdBenchUnit.SID, 7, IOVA + 4096L * (k % HOT_PAGES), AccessType.READ, out));
+        }
+    }
+
+    private void check(final boolean ok) {
+        if (!ok) throw new IllegalStateException("translation failed in set-up: " + out);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        hot.close();
+        cold.close();
+        pasid.close();
+    }
+
+    /** P1 baseline: one 8-byte guest-memory read, over the same 16 pages. */
+    @Benchmark
+    public long guestRead64() throws GuestMemoryException {
+        final int k = i = (i + 1) & (HOT_PAGES - 1);
+        return mem.read64(dataPages[k] + 8);
+    }
+
+    /** P1: a legacy-mode translation that hits the IOTLB. */
+    @Benchmark
+    public long iotlbHit() {
+        final int k = i = (i + 1) & (HOT_PAGES - 1);
+        hotTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * k + 8, AccessType.READ, out);
+        return out.outputAddress;
+    }
+
+    /** P1, scalable mode: a PASID-tagged first-stage translation that hits the IOTLB (and the PASID cache). */
+    @Benchmark
+    public long iotlbHitPasid() {
+        final int k = i = (i + 1) & (HOT_PAGES - 1);
+        pasidTs.translate(VtdBenchUnit.SID, 7, IOVA + 4096L * k + 8, AccessType.READ, out);
+        return out.outputAddress;
+    }
+
+    /** P2 baseline: the same 4-level walk as 4 dependent guest-memory reads (index, read, mask, next). */
+    @Benchmark
+    public long fourDependentReads() throws GuestMemoryException {
+        final int k = i = (i + 1) & (MISS_PAGES - 1);
+        final long iova = IOVA + 4096L * k;
+        long table = coldTable.root();
+        for (int level = 4; level >= 1; level--) {
+            table = cold.mem.read64(table + ((iova >>> (12 + 9 * (level - 1))) & 0x1FF) * 8) & 0x000F_FFFF_FFFF_F000L;
+        }
+        return table;
+    }
+
+    /** P2: a translation that misses the IOTLB, walks 4 levels and fills the IOTLB (evicting the oldest entry). */
+    @Benchmark
+    public long walkOnMiss() {
+        final int k = i = (i + 1) & (MISS_PAGES - 1);
+        coldTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * k, AccessType.READ, out);
+        return out.outputAddress;
+    }
+}
