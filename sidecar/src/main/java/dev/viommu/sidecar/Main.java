@@ -128,8 +128,12 @@ public final class Main {
                 throw new IllegalArgumentException("configuration " + config + ": " + e.getMessage(), e);
             }
         }, o.control(), o.dataPlane());
-        // SIGTERM and SIGINT run shutdown hooks: close sockets, devices, host objects and fds in order.
-        final Thread hook = new Thread(sidecar::close, "viommu-shutdown");
+        // SIGTERM and SIGINT stop the sidecar in order (sockets, devices, host objects, fds) and it exits 0, as a
+        // clean stop. A plain shutdown hook would close it too, but the JVM would then exit 143.
+        for (String sig : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> Thread.ofPlatform().name("viommu-sig" + sig).start(sidecar::close));
+        }
+        final Thread hook = new Thread(sidecar::close, "viommu-shutdown");   // any other exit path
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             sidecar.startAsync();

@@ -9,6 +9,9 @@ public final class GuestScripts {
 
     public static List<GuestScript> all() {
         final List<GuestScript> all = new ArrayList<>();
+        all.addAll(dev.viommu.guests.vtd.VtdScripts.all());
+        all.addAll(dev.viommu.guests.smmuv3.SmmuV3Scripts.all());
+        all.addAll(dev.viommu.guests.virtio.VirtioScripts.all());
         return all;
     }
 

@@ -62,7 +62,9 @@ final class Commands {
             case Cmd.CMD_SYNC -> {
                 final int cs = (int) Cmd.SYNC_CS.get(d0);
                 if (cs == 3) yield ill(op, "reserved CMD_SYNC.CS", d0, d1);
-                if (cs == Cmd.CS_SEV && !cfg.sev()) yield ill(op, "CS=SIG_SEV without IDR0.SEV", d0, d1);   // ⚠
+                // CS=SIG_SEV is legal without IDR0.SEV (no event is sent): Linux 7.3 arm_smmu_cmdq_build_sync_cmd
+                // issues CS_SEV whenever MSIPOLL is off, and __arm_smmu_cmdq_skip_err rewrites a bad command as a
+                // CS_SEV sync, neither checking ARM_SMMU_FEAT_SEV.
                 yield new Command.Sync(cs, (int) Cmd.SYNC_MSH.get(d0), (int) Cmd.SYNC_MSIATTR.get(d0),
                         (int) Cmd.SYNC_MSIDATA.get(d0), Cmd.SYNC_MSIADDR.raw(d1), d0, d1);
             }

@@ -38,7 +38,7 @@ public record SmmuV3Config(boolean stage1, boolean stage2, int ssidBits, int sid
                 PropertySpec.bool("ats", false, "IDR0.ATS: PCIe ATS (ATC_INV accepted, EATS honoured)"),
                 PropertySpec.bool("pri", false, "IDR0.PRI: PRI queue and PRI_RESP"),
                 PropertySpec.bool("msi", true, "IDR0.MSI: MSI for queues/GERROR and CMD_SYNC MSI writes (Linux MSIPOLL)"),
-                PropertySpec.bool("sev", true, "IDR0.SEV: CMD_SYNC CS=SIG_SEV accepted"),
+                PropertySpec.bool("sev", true, "IDR0.SEV: the SMMU sends an event (WFE wake-up) for CMD_SYNC CS=SIG_SEV"),
                 PropertySpec.bool("ril", true, "IDR3.RIL: range TLB invalidation"),
                 PropertySpec.choice("httu", "af-dirty", List.of("none", "af", "af-dirty"),
                         "IDR0.HTTU: hardware access-flag / dirty-state updates"),

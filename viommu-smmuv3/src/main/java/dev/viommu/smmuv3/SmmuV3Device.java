@@ -8,6 +8,7 @@ import dev.viommu.core.spi.DeviceException;
 import dev.viommu.core.spi.DeviceModel;
 import dev.viommu.core.spi.Endpoint;
 import dev.viommu.core.spi.MmioRegion;
+import dev.viommu.core.spi.PageRequestService;
 import dev.viommu.core.translate.AccessType;
 import dev.viommu.core.translate.TranslationService;
 import dev.viommu.smmuv3.spec.Cmd;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * An emulated Arm SMMUv3 (IHI0070): one MMIO region of 128 KiB (page 0 and page 1), a command queue processed
@@ -67,6 +69,7 @@ public final class SmmuV3Device implements DeviceModel {
 
     private HostDispatcher dispatcher = HostDispatcher.LOCAL;
     private PriResponseListener priListener = PriResponseListener.NONE;
+    private final PageRequestPort pageRequestPort;
     private boolean syncPending;
     private int syncPendingIndex = -1;
     private Command.Sync syncPendingCmd;
@@ -82,7 +85,12 @@ public final class SmmuV3Device implements DeviceModel {
         this.guestLog = new RateLimitedLog(LOG, id);
         this.commands = new Commands(cfg);
         this.translator = new Translator(this, cfg);
+        this.pageRequestPort = cfg.pri() ? new PageRequestPort(this) : null;
         reset();
+        // Gauges are read by the metrics scrape, outside the device lock: a stale depth is harmless.
+        ctx.metrics().queueDepth("cmdq", () -> QueueIndex.count((int) regs.get(SmmuReg.CMDQ_PROD), (int) regs.get(SmmuReg.CMDQ_CONS), cmdqLog2()));
+        ctx.metrics().queueDepth("eventq", () -> QueueIndex.count((int) regs.get(SmmuReg.EVENTQ_PROD), (int) regs.get(SmmuReg.EVENTQ_CONS), eventqLog2()));
+        ctx.metrics().queueDepth("priq", () -> QueueIndex.count((int) regs.get(SmmuReg.PRIQ_PROD), (int) regs.get(SmmuReg.PRIQ_CONS), priqLog2()));
     }
 
     // ---------------------------------------------------------------- DeviceModel
@@ -94,6 +102,9 @@ public final class SmmuV3Device implements DeviceModel {
     @Override public List<MmioRegion> mmioRegions() { return List.of(region); }
 
     @Override public TranslationService translation() { return translator; }
+
+    /** The PRI queue as the core's page-request service: present with {@code pri=on}. */
+    @Override public Optional<PageRequestService> pageRequests() { return Optional.ofNullable(pageRequestPort); }
 
     public SmmuV3Config config() { return cfg; }
 
@@ -140,6 +151,7 @@ public final class SmmuV3Device implements DeviceModel {
         regs.set(SmmuReg.IDR5, cfg.idr5());
         regs.set(SmmuReg.IIDR, SmmuV3Config.IIDR);
         regs.set(SmmuReg.AIDR, SmmuV3Config.AIDR);
+        translator.enabled = false;
         translator.invalidateAll();
         batch.clear();
         outstandingPrgs.clear();
@@ -251,6 +263,7 @@ public final class SmmuV3Device implements DeviceModel {
         regs.set(SmmuReg.CR0, v);
         final long was = regs.get(SmmuReg.CR0ACK);
         regs.set(SmmuReg.CR0ACK, v);   // every CR0 change takes effect at once
+        translator.enabled = (v & CR0_SMMUEN) != 0;
         final long changed = was ^ v;
         if ((changed & CR0_SMMUEN) != 0) {
             translator.notifyInvalidation(TranslationService.ANY_SOURCE, TranslationService.ANY_PASID, 0, 0);
@@ -296,6 +309,7 @@ public final class SmmuV3Device implements DeviceModel {
             final int queueIndex = cons & QueueIndex.mask(log2);
             if (c instanceof Command.Sync s) {
                 syncs++;
+                translator.publishMetrics();
                 final HostDispatcher.SyncStatus st = hasHostEndpoints()
                         ? dispatcher.dispatch(new HostDispatcher.CommandBatch(List.copyOf(batch), s, queueIndex))
                         : HostDispatcher.SyncStatus.COMPLETE;
@@ -360,7 +374,7 @@ public final class SmmuV3Device implements DeviceModel {
                     pulse(LINE_CMD_SYNC);
                 }
             }
-            case Cmd.CS_SEV -> sevs++;   // a WFE wake-up: no guest-visible state to change
+            case Cmd.CS_SEV -> { if (cfg.sev()) sevs++; }   // a WFE wake-up (none without IDR0.SEV): no guest-visible state
             default -> { }
         }
     }
@@ -391,16 +405,16 @@ public final class SmmuV3Device implements DeviceModel {
         dispatcher.steChanged(sid, steWords.clone(), decoded);
     }
 
-    /** The local effect of one command, and its routing to the host. */
+    /** The local effect of one command, and its routing to the host; invalidations are counted by command name. */
     private void execute(final Command c, final int index) {
         final String type;
         switch (c) {
             case Command.PrefetchConfig p -> {
-                type = "PREFETCH_CONFIG";
+                type = null;
                 if (isPassthrough(p.sid())) queueForHostSid(c, index, p.sid());
                 else translator.prefetch(p.sid(), p.ssv() ? p.ssid() : TranslationService.NO_PASID);
             }
-            case Command.PrefetchAddr p -> { type = "PREFETCH_ADDR"; queueForHostSid(c, index, p.sid()); }
+            case Command.PrefetchAddr p -> { type = null; queueForHostSid(c, index, p.sid()); }
             case Command.CfgiSte s -> {
                 type = "CFGI_STE";
                 if (isPassthrough(s.sid())) {
@@ -508,24 +522,24 @@ public final class SmmuV3Device implements DeviceModel {
                 else translator.notifyInvalidation(a.sid(), pasid, a.start(), a.length());
             }
             case Command.PriResp p -> {
-                type = "PRI_RESP";
+                type = null;
                 priResponse(p);
                 queueForHostSid(c, index, p.sid());
             }
             case Command.Resume rs -> {
-                type = "RESUME";
+                type = null;
                 translator.resume(rs.sid(), rs.stag(), rs.action());
                 queueForHostSid(c, index, rs.sid());
             }
             case Command.StallTerm st -> {
-                type = "STALL_TERM";
+                type = null;
                 translator.stallTerm(st.sid());
                 queueForHostSid(c, index, st.sid());
             }
-            case Command.Sync s -> type = "CMD_SYNC";            // handled by the queue loop
-            case Command.Illegal bad -> type = "ILLEGAL";       // handled by the queue loop
+            case Command.Sync s -> type = null;            // handled by the queue loop
+            case Command.Illegal bad -> type = null;       // handled by the queue loop
         }
-        ctx.metrics().invalidation(type);
+        if (type != null) ctx.metrics().invalidation(type);   // invalidations by command name; hints and responses are not
     }
 
     private void tlbi(final Iotlb.Matcher m, final long start, final long length) {
@@ -584,8 +598,9 @@ public final class SmmuV3Device implements DeviceModel {
     /**
      * Writes an event record (IHI0070 §7.2, §7.4). Dropped while EVENTQEN=0. When the queue is full the record is
      * discarded and, unless an overflow is already outstanding (PROD.OVFLG ≠ CONS.OVACKFLG), PROD.OVFLG toggles;
-     * records are written again as soon as there is room. (QEMU instead drops without a lasting flag.) ⚠ the
-     * "toggle only when acknowledged" rule is from Linux's queue_sync_prod_in/queue_sync_cons_ovf pairing.
+     * records are written again as soon as there is room. (QEMU instead drops without a lasting flag.) Linux 7.3
+     * detects the toggle in queue_sync_prod_in and acknowledges it in queue_sync_cons_ovf (verified); toggling only
+     * while none is outstanding is the spec's rule ⚠, and the only one under which Linux cannot miss an overflow.
      */
     void writeEvent(final long d0, final long d1, final long d2, final long d3) {
         if (!enabled(CR0_EVENTQEN)) { eventsDropped++; return; }
@@ -636,11 +651,25 @@ public final class SmmuV3Device implements DeviceModel {
      */
     public boolean injectPageRequest(final int sid, final int pasid, final long addr, final int access,
                                      final int prgIndex, final boolean last) {
+        final int outcome = queuePageRequest(sid, pasid, addr, access, prgIndex, last);
+        if (outcome == PRI_REFUSED && last) respond(sid, pasid, prgIndex & 0x1FF, Priq.RESP_SUCCESS, true);
+        return outcome == PRI_QUEUED;
+    }
+
+    /** Outcomes of {@link #queuePageRequest}. */
+    static final int PRI_QUEUED = 0, PRI_OVERFLOWED = 1, PRI_REFUSED = 2;
+
+    /**
+     * Writes a page request into the PRI queue. {@link #PRI_OVERFLOWED}: the queue was full, the request was
+     * discarded and (if it ended its group) answered automatically. {@link #PRI_REFUSED}: PRI off, PRIQEN = 0 or
+     * the queue write aborted (GERROR.PRIQ_ABT_ERR); nothing was answered.
+     */
+    int queuePageRequest(final int sid, final int pasid, final long addr, final int access, final int prgIndex,
+                         final boolean last) {
         ctx.metrics().pageRequests.increment();
         if (!cfg.pri() || !enabled(CR0_PRIQEN)) {
             priDropped++;
-            if (last) priListener.respond(sid, pasid, prgIndex & 0x1FF, Priq.RESP_SUCCESS, true);
-            return false;
+            return PRI_REFUSED;
         }
         final int log2 = priqLog2();
         final int prod = (int) regs.get(SmmuReg.PRIQ_PROD);
@@ -652,8 +681,8 @@ public final class SmmuV3Device implements DeviceModel {
                 regs.set(SmmuReg.PRIQ_PROD, prod ^ (int) Queue.OVFLG.mask());
                 priInterrupt();
             }
-            if (last) priListener.respond(sid, pasid, prgIndex & 0x1FF, Priq.RESP_SUCCESS, true);
-            return false;
+            if (last) respond(sid, pasid, prgIndex & 0x1FF, Priq.RESP_SUCCESS, true);
+            return PRI_OVERFLOWED;
         }
         long d0 = Priq.SID.with(0, Integer.toUnsignedLong(sid));
         if (pasid >= 0) d0 = Priq.SSV.with(Priq.SSID.with(d0, pasid & 0xFFFFF), true);
@@ -670,7 +699,7 @@ public final class SmmuV3Device implements DeviceModel {
         } catch (GuestMemoryException e) {
             priDropped++;
             raiseGerror(GERROR_PRIQ_ABT);
-            return false;
+            return PRI_REFUSED;
         }
         if (last && !outstandingPrgs.isFull()) {
             outstandingPrgs.put(Integer.toUnsignedLong(sid), prgKey(pasid, prgIndex), addr, 0);
@@ -678,7 +707,13 @@ public final class SmmuV3Device implements DeviceModel {
         priWritten++;
         regs.set(SmmuReg.PRIQ_PROD, (prod & (int) Queue.OVFLG.mask()) | (QueueIndex.inc(prod, log2) & QueueIndex.mask(log2)));
         priInterrupt();
-        return true;
+        return PRI_QUEUED;
+    }
+
+    /** A PRG response towards the endpoint: to the relay's listener and to the core's page-request responder. */
+    private void respond(final int sid, final int pasid, final int prgIndex, final int resp, final boolean automatic) {
+        priListener.respond(sid, pasid, prgIndex, resp, automatic);
+        if (pageRequestPort != null) pageRequestPort.respond(sid, pasid, prgIndex, resp);
     }
 
     private static long prgKey(final int pasid, final int prg) {
@@ -697,7 +732,7 @@ public final class SmmuV3Device implements DeviceModel {
             guestLog.warn("PRI_RESP for no outstanding page request group", p);
             return;
         }
-        priListener.respond(p.sid(), pasid, p.prgIndex(), p.resp(), false);
+        respond(p.sid(), pasid, p.prgIndex(), p.resp(), false);
     }
 
     // ---------------------------------------------------------------- state dump

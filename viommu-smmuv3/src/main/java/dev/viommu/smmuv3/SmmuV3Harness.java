@@ -142,6 +142,9 @@ public final class SmmuV3Harness {
         regs.write(0x98, 4, cmdProd);
     }
 
+    /** The command queue's guest-physical base (2^10 entries of 16 bytes). */
+    public long commandQueueBase() { return CMDQ; }
+
     /** Entries in the IOTLB now. */
     public int iotlbEntries() { return device.translator.iotlb().size(); }
 }

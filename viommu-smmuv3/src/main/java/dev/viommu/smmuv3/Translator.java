@@ -56,6 +56,16 @@ public final class Translator implements TranslationService {
     private StallListener stallListener = StallListener.NONE;
     private int nextStag;
     private int victim;
+    /**
+     * Translations and IOTLB hits are counted in plain fields and published to the meters in batches: a meter
+     * increment is an atomic add, which would cost more than the IOTLB hit itself. Published every
+     * {@link #METRICS_BATCH} of a kind, on every fault, at each CMD_SYNC and on describe(), so a scrape lags by
+     * fewer than that many.
+     */
+    static final int METRICS_BATCH = 1024;
+    private long pendingTranslations, pendingHits, pendingMisses;
+    /** CR0ACK.SMMUEN, kept here by the device so the hot path reads one field. */
+    boolean enabled;
 
     Translator(final SmmuV3Device dev, final SmmuV3Config cfg) {
         this.dev = dev;
@@ -85,25 +95,54 @@ public final class Translator implements TranslationService {
 
     @Override
     public boolean translate(final int sid, final int pasidIn, final long iova, final int access, final Translation out) {
-        final DeviceMetrics metrics = dev.context().metrics();
-        metrics.translations.increment();
-        if (!dev.smmuEnabled()) {
+        if (++pendingTranslations >= METRICS_BATCH) publishMetrics();
+        if (!enabled) {
             // SMMUEN = 0: GBPA decides (IHI0070 §6.3.14); no event either way.
             if (GbpaBits.ABORT.isSet(dev.regs.get(SmmuReg.GBPA))) return out.fault(ABORT_NO_EVENT, "GBPA_ABORT").ok;
             return out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;
         }
         final int pasid = pasidIn < 0 ? NO_PASID : pasidIn;
         if (pasid >= 0 && (ssidLimitBits == 0 || (pasid >>> ssidLimitBits) != 0)) return slow(sid, pasid, iova, access, out);
-        final Iotlb.Entry e = iotlb.lookup(sid, Iotlb.ssidTag(pasid), iova);
+        final int tag = Iotlb.ssidTag(pasid);
+        final long k1 = Iotlb.key1(sid, tag), page = iova >>> 12;
+        final long[] front = iotlb.front;
+        final int b = Iotlb.frontBase(k1, page);
+        if (front[b] == k1 && front[b + 1] == page) {
+            final long meta = front[b + 3];
+            final int have = (int) ((access & AccessType.PRIV) != 0 ? meta >>> 8 : meta) & 0xFF;
+            if ((access & PageWalker.rwx() & ~have) == 0) {
+                iotlb.frontHit();
+                if (++pendingHits >= METRICS_BATCH) publishMetrics();
+                return out.success(front[b + 2] | (iova & 0xFFF), have, 1L << (int) (meta >>> 16 & 0x3F)).ok;
+            }
+        }
+        final Iotlb.Entry e = iotlb.lookup(sid, tag, iova);
         if (e != null) {
             final int have = (access & AccessType.PRIV) != 0 ? e.permsPriv : e.permsUnpriv;
             if ((access & PageWalker.rwx() & ~have) == 0) {
-                metrics.iotlbHits.increment();
+                if (++pendingHits >= METRICS_BATCH) publishMetrics();
                 return out.success(e.out | (iova & 0xFFF), have, e.reportSize).ok;
             }
         }
-        metrics.iotlbMisses.increment();
+        if (++pendingMisses >= METRICS_BATCH) publishMetrics();
         return slow(sid, pasid, iova, access, out);
+    }
+
+    /** Publishes the batched translation and hit counts to the device's meters. */
+    void publishMetrics() {
+        final DeviceMetrics m = dev.context().metrics();
+        if (pendingTranslations != 0) {
+            m.translations.increment(pendingTranslations);
+            pendingTranslations = 0;
+        }
+        if (pendingHits != 0) {
+            m.iotlbHits.increment(pendingHits);
+            pendingHits = 0;
+        }
+        if (pendingMisses != 0) {
+            m.iotlbMisses.increment(pendingMisses);
+            pendingMisses = 0;
+        }
     }
 
     private boolean slow(final int sid, final int pasid, final long iova, final int access, final Translation out) {
@@ -223,6 +262,7 @@ public final class Translator implements TranslationService {
         e.out = pa & ~0xFFFL;
         e.permsPriv = pp;
         e.permsUnpriv = pu;
+        iotlb.publish(e);
         return out.success(pa, (access & AccessType.PRIV) != 0 ? pp : pu, size).ok;
     }
 
@@ -284,6 +324,7 @@ public final class Translator implements TranslationService {
     }
 
     private boolean raise(final FaultRecord f, final Translation out) {
+        publishMetrics();
         dev.context().metrics().fault(f.name());
         if (f.record) dev.writeEvent(f.dw0(), f.dw1(), f.dw2(), f.dw3());
         return out.fault(f.eventId, f.name()).ok;
@@ -394,6 +435,7 @@ public final class Translator implements TranslationService {
     }
 
     Map<String, Object> describeCaches() {
+        publishMetrics();
         final Map<String, Object> m = new LinkedHashMap<>();
         m.put("iotlb", Map.of("entries", iotlb.size(), "capacity", iotlb.capacity(), "hits", iotlb.hits(),
                 "misses", iotlb.misses(), "evictions", iotlb.evictions()));

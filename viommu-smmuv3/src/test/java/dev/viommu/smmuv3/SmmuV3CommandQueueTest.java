@@ -5,7 +5,6 @@ import dev.viommu.core.guest.GuestMachine;
 import dev.viommu.core.host.HostDeviceRef;
 import dev.viommu.core.spi.Endpoint;
 import dev.viommu.core.translate.AccessType;
-import dev.viommu.smmuv3.guest.SmmuV3GuestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,9 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SmmuV3CommandQueueTest {
     private DirectMachine m;
 
-    private SmmuV3GuestDriver boot(final Map<String, ?> props) {
+    private SmmuV3TestGuest boot(final Map<String, ?> props) {
         m = new DirectMachine("arm-smmuv3", props, 64L << 20);
-        final SmmuV3GuestDriver d = new SmmuV3GuestDriver(m, 1L << 20);
+        final SmmuV3TestGuest d = new SmmuV3TestGuest(m, 1L << 20);
         d.hwProbe();
         d.initStructures();
         d.deviceReset();
@@ -55,14 +54,14 @@ class SmmuV3CommandQueueTest {
 
     @Test
     void shouldHandTheDispatcherDecodedStesAndBatchesAndHoldSyncUntilItCompletes() throws Exception {
-        final SmmuV3GuestDriver d = boot(Map.of());
+        final SmmuV3TestGuest d = boot(Map.of());
         final SmmuV3Device dev = (SmmuV3Device) m.device();
         dev.attachEndpoint(new Endpoint("vfio0", Endpoint.Kind.PASSTHROUGH, 0x10, Optional.of(HostDeviceRef.path("/dev/vfio/devices/vfio0"))));
         m.attachEmulated("emu", 0x11);
         final RecordingDispatcher host = new RecordingDispatcher();
         host.answer = HostDispatcher.SyncStatus.PENDING;
         dev.setDispatcher(host);
-        d.writeSte(0x10, SmmuV3GuestDriver.s1Ste(0x8000, 0, 0, 0));
+        d.writeSte(0x10, SmmuV3TestGuest.s1Ste(0x8000, 0, 0, 0));
         final int first = d.cmdqProd;
         d.put(0x11 | (5L << 48), 0);                            // TLBI_NH_ASID 5: broadcast
         d.put(0x3 | (0x10L << 32), 1);                          // CFGI_STE passthrough SID
@@ -71,9 +70,9 @@ class SmmuV3CommandQueueTest {
         final int syncIndex = d.cmdqProd;
         final long syncAddr = d.cmdqBase + 16L * syncIndex;
         d.put(0x46 | (1L << 12), syncAddr);                     // CMD_SYNC, MSI to itself
-        m.write32(SmmuV3GuestDriver.CMDQ_PROD, d.cmdqProd);
+        m.write32(SmmuV3TestGuest.CMDQ_PROD, d.cmdqProd);
         // ATC_INV (illegal: no ATS) stops the queue before the sync.
-        assertEquals(1, (m.read32(SmmuV3GuestDriver.CMDQ_CONS) >>> 24) & 0x7F);
+        assertEquals(1, (m.read32(SmmuV3TestGuest.CMDQ_CONS) >>> 24) & 0x7F);
         assertEquals(2, host.events.size(), host.events::toString);
         final HostDispatcher.CommandBatch b1 = (HostDispatcher.CommandBatch) host.events.get(0);
         assertEquals(2, b1.commands().size(), "TLBI and the passthrough CFGI_STE, flushed before the STE event");
@@ -85,31 +84,31 @@ class SmmuV3CommandQueueTest {
         d.gerrorHandler();                                     // the bad entry becomes a CMD_SYNC
         final HostDispatcher.CommandBatch held = (HostDispatcher.CommandBatch) host.events.get(host.events.size() - 1);
         assertTrue(held.sync() != null);
-        assertTrue(m.memory().read32(syncAddr) != 0 || (m.read32(SmmuV3GuestDriver.CMDQ_CONS) & 0xFF) != ((syncIndex + 1) & 0xFF),
+        assertTrue(m.memory().read32(syncAddr) != 0 || (m.read32(SmmuV3TestGuest.CMDQ_CONS) & 0xFF) != ((syncIndex + 1) & 0xFF),
                 "the held CMD_SYNC has not completed");
         // Complete every held sync: CONS passes the guest's CMD_SYNC and its MSI write lands.
         for (int i = 0; i < 4 && m.memory().read32(syncAddr) != 0; i++) dev.completeSync(false);
         assertEquals(0, m.memory().read32(syncAddr));
-        assertEquals(d.cmdqProd, m.read32(SmmuV3GuestDriver.CMDQ_CONS) & 0x1FF);
+        assertEquals(d.cmdqProd, m.read32(SmmuV3TestGuest.CMDQ_CONS) & 0x1FF);
     }
 
     @Test
     void shouldRaiseCerrorAtcInvSyncWhenTheHostReportsAFailedAtcInvalidation() throws Exception {
-        final SmmuV3GuestDriver d = boot(Map.of("ats", true));
+        final SmmuV3TestGuest d = boot(Map.of("ats", true));
         final SmmuV3Device dev = (SmmuV3Device) m.device();
         dev.attachEndpoint(new Endpoint("vfio0", Endpoint.Kind.PASSTHROUGH, 0x10, Optional.of(HostDeviceRef.path("x"))));
         final RecordingDispatcher host = new RecordingDispatcher();
         host.answer = HostDispatcher.SyncStatus.ATC_INV_FAILED;
         dev.setDispatcher(host);
         assertFalse(d.issue(List.of(new long[] {0x40 | (0x10L << 32), 52})));
-        assertEquals(3, (m.read32(SmmuV3GuestDriver.CMDQ_CONS) >>> 24) & 0x7F, "CERROR_ATC_INV_SYNC");
+        assertEquals(3, (m.read32(SmmuV3TestGuest.CMDQ_CONS) >>> 24) & 0x7F, "CERROR_ATC_INV_SYNC");
         final HostDispatcher.CommandBatch b = (HostDispatcher.CommandBatch) host.events.get(0);
         assertInstanceOf(Command.AtcInv.class, b.commands().get(0).command());
     }
 
     @Test
     void shouldNotCallTheDispatcherWithoutPassthroughEndpoints() {
-        final SmmuV3GuestDriver d = boot(Map.of());
+        final SmmuV3TestGuest d = boot(Map.of());
         final RecordingDispatcher host = new RecordingDispatcher();
         ((SmmuV3Device) m.device()).setDispatcher(host);
         m.attachEmulated("emu", 1);
@@ -120,7 +119,7 @@ class SmmuV3CommandQueueTest {
 
     @Test
     void shouldRejectEl2CommandsWithoutHypAndAcceptThemWithIt() {
-        SmmuV3GuestDriver d = boot(Map.of());
+        SmmuV3TestGuest d = boot(Map.of());
         assertFalse(d.issue(List.of(new long[] {0x20, 0})));
         assertEquals(1, d.gerrorHandler());
         m.close();
@@ -131,35 +130,45 @@ class SmmuV3CommandQueueTest {
 
     @Test
     void shouldSendCmdSyncMsiOutsideRamToTheInterruptSink() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        d.put(0x46 | (1L << 12) | (0xBEEFL << 32), SmmuV3GuestDriver.MSI_DOORBELL + 0x100);
-        m.write32(SmmuV3GuestDriver.CMDQ_PROD, d.cmdqProd);
-        assertTrue(m.takeInterrupts(0).contains(new GuestMachine.Interrupt.Msi(SmmuV3GuestDriver.MSI_DOORBELL + 0x100, 0xBEEF)));
+        final SmmuV3TestGuest d = boot(Map.of());
+        d.put(0x46 | (1L << 12) | (0xBEEFL << 32), SmmuV3TestGuest.MSI_DOORBELL + 0x100);
+        m.write32(SmmuV3TestGuest.CMDQ_PROD, d.cmdqProd);
+        assertTrue(m.takeInterrupts(0).contains(new GuestMachine.Interrupt.Msi(SmmuV3TestGuest.MSI_DOORBELL + 0x100, 0xBEEF)));
     }
 
     @Test
     void shouldPulseTheCmdSyncLineWithoutMsi() {
-        final SmmuV3GuestDriver d = boot(Map.of("msi", false));
+        final SmmuV3TestGuest d = boot(Map.of("msi", false));
         d.put(0x46 | (1L << 12), 0);
-        m.write32(SmmuV3GuestDriver.CMDQ_PROD, d.cmdqProd);
+        m.write32(SmmuV3TestGuest.CMDQ_PROD, d.cmdqProd);
         final List<GuestMachine.Interrupt> irqs = m.takeInterrupts(0);
         assertEquals(List.of(new GuestMachine.Interrupt.Line(SmmuV3Device.LINE_CMD_SYNC, true),
                 new GuestMachine.Interrupt.Line(SmmuV3Device.LINE_CMD_SYNC, false)), irqs);
     }
 
     @Test
+    void shouldCompleteSevSyncWithoutIdr0SevAsLinuxIssuesIt() {
+        final SmmuV3TestGuest d = boot(Map.of("msi", false, "sev", false));
+        assertFalse(d.msipoll);
+        d.put(0x46 | (2L << 12) | (3L << 22) | (0xFL << 24), 0);   // arm_smmu_make_cmd_sync(CS_SEV, 0)
+        m.write32(SmmuV3TestGuest.CMDQ_PROD, d.cmdqProd);
+        assertEquals(d.cmdqProd, m.read32(SmmuV3TestGuest.CMDQ_CONS), "consumed, no CERROR");
+        assertFalse(d.gerrorActive(SmmuV3TestGuest.GERROR_CMDQ_ERR));
+    }
+
+    @Test
     void shouldOverflowThePriQueueAndAnswerDroppedGroupsAutomatically() {
-        final SmmuV3GuestDriver d = boot(Map.of("pri", true, "ats", true));
+        final SmmuV3TestGuest d = boot(Map.of("pri", true, "ats", true));
         final SmmuV3Device dev = (SmmuV3Device) m.device();
         final List<int[]> responses = new ArrayList<>();
         dev.setPriResponseListener((sid, pasid, grp, resp, auto) -> responses.add(new int[] {grp, resp, auto ? 1 : 0}));
         final int slots = 1 << d.priqShift;
         for (int i = 0; i < slots; i++) assertTrue(dev.injectPageRequest(1, -1, 0x1000L * i, AccessType.READ, i, true));
         assertFalse(dev.injectPageRequest(1, -1, 0, AccessType.READ, 0x1FF, true));
-        assertTrue(m.read32(SmmuV3GuestDriver.PRIQ_PROD) < 0, "PRIQ_PROD.OVFLG");
+        assertTrue(m.read32(SmmuV3TestGuest.PRIQ_PROD) < 0, "PRIQ_PROD.OVFLG");
         assertEquals(1, responses.size());
         assertEquals(1, responses.get(0)[2], "automatic");
-        assertEquals(slots, d.priqThread(SmmuV3GuestDriver.PRI_RESP_DENY).size());
+        assertEquals(slots, d.priqThread(SmmuV3TestGuest.PRI_RESP_DENY).size());
         assertTrue(d.priqOverflowSeen);
         assertEquals(slots + 1, responses.size());
     }

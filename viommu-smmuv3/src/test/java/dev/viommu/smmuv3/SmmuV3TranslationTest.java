@@ -3,7 +3,6 @@ package dev.viommu.smmuv3;
 import dev.viommu.core.guest.DirectMachine;
 import dev.viommu.core.guest.GuestMachine;
 import dev.viommu.core.translate.AccessType;
-import dev.viommu.smmuv3.guest.SmmuV3GuestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,9 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SmmuV3TranslationTest {
     private DirectMachine m;
 
-    private SmmuV3GuestDriver boot(final Map<String, ?> props) {
+    private SmmuV3TestGuest boot(final Map<String, ?> props) {
         m = new DirectMachine("arm-smmuv3", props, 48L << 20);
-        final SmmuV3GuestDriver d = new SmmuV3GuestDriver(m, 1L << 20);
+        final SmmuV3TestGuest d = new SmmuV3TestGuest(m, 1L << 20);
         d.hwProbe();
         d.initStructures();
         d.deviceReset();
@@ -34,27 +33,27 @@ class SmmuV3TranslationTest {
         if (m != null) m.close();
     }
 
-    private SmmuV3GuestDriver.PageTable stream(final SmmuV3GuestDriver d, final int sid, final int granule, final long[] cdWords) {
+    private SmmuV3TestGuest.PageTable stream(final SmmuV3TestGuest d, final int sid, final int granule, final long[] cdWords) {
         m.attachEmulated("ep" + sid, sid);
-        final SmmuV3GuestDriver.PageTable pt = d.s1Table(granule);
+        final SmmuV3TestGuest.PageTable pt = d.s1Table(granule);
         final long cd = d.alloc(64, 64);
-        final long[] c = cdWords != null ? cdWords : SmmuV3GuestDriver.s1Cd(1, pt.root, granule, 5, true, true);
+        final long[] c = cdWords != null ? cdWords : SmmuV3TestGuest.s1Cd(1, pt.root, granule, 5, true, true);
         c[1] = pt.root;
         assertTrue(d.installCd(cd, sid, 0, c));
-        assertTrue(d.installSte(sid, SmmuV3GuestDriver.s1Ste(cd, 0, 0, 0)));
+        assertTrue(d.installSte(sid, SmmuV3TestGuest.s1Ste(cd, 0, 0, 0)));
         return pt;
     }
 
     @Test
     void shouldWalkSixteenAndSixtyFourKiloByteGranules() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        final SmmuV3GuestDriver.PageTable p16 = stream(d, 1, 14, null);
+        final SmmuV3TestGuest d = boot(Map.of());
+        final SmmuV3TestGuest.PageTable p16 = stream(d, 1, 14, null);
         assertEquals(0, p16.startLevel, "48-bit VA with 16K: start at level 0");
         p16.map(0x1234_4000L, 0x80_8000, true, false, true, false);
         final GuestMachine.Translated t16 = m.translate(1, NO_PASID, 0x1234_4abcL, AccessType.READ);
         assertEquals(0x80_8abc, t16.outputAddress(), m::describe);
         assertEquals(16 * 1024, t16.pageSize());
-        final SmmuV3GuestDriver.PageTable p64 = stream(d, 2, 16, null);
+        final SmmuV3TestGuest.PageTable p64 = stream(d, 2, 16, null);
         assertEquals(1, p64.startLevel, "48-bit VA with 64K: start at level 1");
         p64.map(0x5_0001_0000L, 0xA0_0000, true, false, true, false);
         final GuestMachine.Translated t64 = m.translate(2, NO_PASID, 0x5_0001_fff0L, AccessType.READ);
@@ -64,8 +63,8 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldTranslateBlockMappings() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        final SmmuV3GuestDriver.PageTable pt = stream(d, 1, 12, null);
+        final SmmuV3TestGuest d = boot(Map.of());
+        final SmmuV3TestGuest.PageTable pt = stream(d, 1, 12, null);
         pt.mapBlock(0x4000_0000L, 0x200_0000, 2);                      // 2 MiB block
         final GuestMachine.Translated t = m.translate(1, NO_PASID, 0x4012_3456L, AccessType.WRITE);
         assertEquals(0x212_3456, t.outputAddress(), m::describe);
@@ -79,8 +78,8 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldSetAccessFlagAndDirtyStateWithHttu() throws Exception {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        final SmmuV3GuestDriver.PageTable pt = stream(d, 1, 12, null);
+        final SmmuV3TestGuest d = boot(Map.of());
+        final SmmuV3TestGuest.PageTable pt = stream(d, 1, 12, null);
         // A writable-clean page: AP[2] = 1 with DBM, AF = 0.
         final long slot = pt.map(0x7000, 0x90_0000, false, false, false, true);
         assertTrue(m.translate(1, NO_PASID, 0x7000, AccessType.READ).ok());
@@ -95,8 +94,8 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldRaiseAccessFaultWithoutHttu() {
-        final SmmuV3GuestDriver d = boot(Map.of("httu", "none"));
-        final SmmuV3GuestDriver.PageTable pt = stream(d, 1, 12, null);
+        final SmmuV3TestGuest d = boot(Map.of("httu", "none"));
+        final SmmuV3TestGuest.PageTable pt = stream(d, 1, 12, null);
         pt.map(0x7000, 0x90_0000, true, false, false, false);
         assertEquals(0x12, m.translate(1, NO_PASID, 0x7000, AccessType.READ).faultCode(), "F_ACCESS");
         pt.map(0x8000, 0x91_0000, false, false, true, true);           // DBM without HD: read-only
@@ -105,8 +104,8 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldEnforcePrivilegeAndExecutePermissions() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        final SmmuV3GuestDriver.PageTable pt = stream(d, 1, 12, null);
+        final SmmuV3TestGuest d = boot(Map.of());
+        final SmmuV3TestGuest.PageTable pt = stream(d, 1, 12, null);
         pt.map(0x3000, 0x70_0000, true, true, true, false);            // privileged only (no AP[1])
         assertEquals(0x13, m.translate(1, NO_PASID, 0x3000, AccessType.READ).faultCode());
         assertTrue(m.translate(1, NO_PASID, 0x3000, AccessType.READ | AccessType.PRIV).ok());
@@ -118,12 +117,12 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldRaiseAddressSizeFaultForOutputAboveIps() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        final SmmuV3GuestDriver.PageTable pt = d.s1Table(12);
+        final SmmuV3TestGuest d = boot(Map.of());
+        final SmmuV3TestGuest.PageTable pt = d.s1Table(12);
         m.attachEmulated("ep", 1);
         final long cd = d.alloc(64, 64);
-        assertTrue(d.installCd(cd, 1, 0, SmmuV3GuestDriver.s1Cd(1, pt.root, 12, 0, true, true)));   // IPS 32 bits
-        assertTrue(d.installSte(1, SmmuV3GuestDriver.s1Ste(cd, 0, 0, 0)));
+        assertTrue(d.installCd(cd, 1, 0, SmmuV3TestGuest.s1Cd(1, pt.root, 12, 0, true, true)));   // IPS 32 bits
+        assertTrue(d.installSte(1, SmmuV3TestGuest.s1Ste(cd, 0, 0, 0)));
         pt.map(0x1000, 0x1_0000_0000L, true, false, true, false);
         assertEquals(0x11, m.translate(1, NO_PASID, 0x1000, AccessType.READ).faultCode(), "F_ADDR_SIZE");
         assertEquals(0x10, m.translate(1, NO_PASID, 0x1_0000_0000_0000L, AccessType.READ).faultCode(), "above T0SZ");
@@ -131,8 +130,8 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldNotRecordStageOneFaultsWhenCdRIsClear() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        final long[] cd = SmmuV3GuestDriver.s1Cd(1, 0, 12, 5, true, true);
+        final SmmuV3TestGuest d = boot(Map.of());
+        final long[] cd = SmmuV3TestGuest.s1Cd(1, 0, 12, 5, true, true);
         cd[0] &= ~(1L << 45);                                          // R = 0
         stream(d, 1, 12, cd);
         assertEquals(0x10, m.translate(1, NO_PASID, 0x1000, AccessType.READ).faultCode());
@@ -141,31 +140,31 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldRecordBadStreamIdOnlyWithRecinvsid() {
-        final SmmuV3GuestDriver d = boot(Map.of("sidsize", 8));
+        final SmmuV3TestGuest d = boot(Map.of("sidsize", 8));
         assertEquals(0x02, m.translate(0x300, NO_PASID, 0, AccessType.READ).faultCode());
         assertEquals(1, d.evtqThread().size());
-        m.write32(SmmuV3GuestDriver.CR2, 0x4);                         // PTM only
+        m.write32(SmmuV3TestGuest.CR2, 0x4);                         // PTM only
         assertEquals(0x02, m.translate(0x300, NO_PASID, 0, AccessType.READ).faultCode());
         assertTrue(d.evtqThread().isEmpty());
     }
 
     @Test
     void shouldApplyS1dssTerminateAndBypass() {
-        final SmmuV3GuestDriver d = boot(Map.of());
+        final SmmuV3TestGuest d = boot(Map.of());
         m.attachEmulated("ep", 1);
-        final SmmuV3GuestDriver.PageTable pt = d.s1Table(12);
+        final SmmuV3TestGuest.PageTable pt = d.s1Table(12);
         final long cds = d.alloc(128, 128);
-        assertTrue(d.installCd(cds + 64, 1, 1, SmmuV3GuestDriver.s1Cd(1, pt.root, 12, 5, true, true)));
-        assertTrue(d.installSte(1, SmmuV3GuestDriver.s1Ste(cds, 1, 0, 0)));                  // terminate
+        assertTrue(d.installCd(cds + 64, 1, 1, SmmuV3TestGuest.s1Cd(1, pt.root, 12, 5, true, true)));
+        assertTrue(d.installSte(1, SmmuV3TestGuest.s1Ste(cds, 1, 0, 0)));                  // terminate
         assertEquals(0x06, m.translate(1, NO_PASID, 0x1000, AccessType.READ).faultCode(), "F_STREAM_DISABLED");
-        assertTrue(d.installSte(1, SmmuV3GuestDriver.s1Ste(cds, 1, 1, 0)));                  // bypass
+        assertTrue(d.installSte(1, SmmuV3TestGuest.s1Ste(cds, 1, 1, 0)));                  // bypass
         assertEquals(0x1000, m.translate(1, NO_PASID, 0x1000, AccessType.READ).outputAddress());
     }
 
     @Test
     void shouldStallAndResumeWhenStallModelAllows() {
-        final SmmuV3GuestDriver d = boot(Map.of("stall", "stall"));
-        final long[] cd = SmmuV3GuestDriver.s1Cd(1, 0, 12, 5, true, true);
+        final SmmuV3TestGuest d = boot(Map.of("stall", "stall"));
+        final long[] cd = SmmuV3TestGuest.s1Cd(1, 0, 12, 5, true, true);
         cd[0] |= 1L << 44;                                             // CD.S
         stream(d, 1, 12, cd);
         final List<int[]> resumed = new ArrayList<>();
@@ -181,11 +180,11 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldDropConfigAndTlbEntriesOnCfgiSte() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        final SmmuV3GuestDriver.PageTable pt = stream(d, 1, 12, null);
+        final SmmuV3TestGuest d = boot(Map.of());
+        final SmmuV3TestGuest.PageTable pt = stream(d, 1, 12, null);
         pt.map(0x1000, 0x60_0000, true, false, true, false);
         assertTrue(m.translate(1, NO_PASID, 0x1000, AccessType.READ).ok());
-        d.writeSte(1, SmmuV3GuestDriver.bypassSte());
+        d.writeSte(1, SmmuV3TestGuest.bypassSte());
         assertEquals(0x60_0000, m.translate(1, NO_PASID, 0x1000, AccessType.READ).outputAddress(), "cached until CFGI");
         assertTrue(d.issue(List.of(new long[] {0x3 | (1L << 32), 0})));
         assertEquals(0x1000, m.translate(1, NO_PASID, 0x1000, AccessType.READ).outputAddress());
@@ -193,12 +192,12 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldInvalidateStageTwoByIpaAndByVmid() {
-        final SmmuV3GuestDriver d = boot(Map.of());
+        final SmmuV3TestGuest d = boot(Map.of());
         m.attachEmulated("ep", 4);
-        final SmmuV3GuestDriver.PageTable s2 = d.s2Table();
+        final SmmuV3TestGuest.PageTable s2 = d.s2Table();
         s2.map(0x1000_0000L, 0x300_0000, true, true, true, false);
         s2.map(0x1000_1000L, 0x300_1000, true, true, true, false);
-        assertTrue(d.installSte(4, SmmuV3GuestDriver.s2Ste(9, s2.root, 5)));
+        assertTrue(d.installSte(4, SmmuV3TestGuest.s2Ste(9, s2.root, 5)));
         assertTrue(m.translate(4, NO_PASID, 0x1000_0000L, AccessType.READ).ok());
         assertTrue(m.translate(4, NO_PASID, 0x1000_1000L, AccessType.READ).ok());
         s2.unmap(0x1000_0000L);
@@ -214,25 +213,25 @@ class SmmuV3TranslationTest {
 
     @Test
     void shouldRaiseEventqAbortErrWhenTheEventQueueIsOutsideRam() {
-        final SmmuV3GuestDriver d = boot(Map.of());
-        m.write32(SmmuV3GuestDriver.CR0, 0x8 | 0x1);                                     // EVENTQEN off
-        m.write64(SmmuV3GuestDriver.EVTQ_BASE, 0xF_0000_0000L | 4);
-        m.write32(SmmuV3GuestDriver.CR0, 0x8 | 0x4 | 0x1);
+        final SmmuV3TestGuest d = boot(Map.of());
+        m.write32(SmmuV3TestGuest.CR0, 0x8 | 0x1);                                     // EVENTQEN off
+        m.write64(SmmuV3TestGuest.EVTQ_BASE, 0xF_0000_0000L | 4);
+        m.write32(SmmuV3TestGuest.CR0, 0x8 | 0x4 | 0x1);
         assertFalse(m.translate(0x7777, NO_PASID, 0, AccessType.READ).ok());          // C_BAD_STREAMID, recorded
         assertTrue(d.gerrorActive(1 << 2), "GERROR.EVENTQ_ABT_ERR");
     }
 
     @Test
     void shouldRaiseFetchAbortsForStructuresOutsideRam() {
-        final SmmuV3GuestDriver d = boot(Map.of());
+        final SmmuV3TestGuest d = boot(Map.of());
         m.attachEmulated("a", 1);
         m.attachEmulated("b", 2);
         final long outside = 0x10_0000_0000L;
-        assertTrue(d.installSte(1, SmmuV3GuestDriver.s1Ste(outside, 0, 0, 0)));          // CD table outside RAM
+        assertTrue(d.installSte(1, SmmuV3TestGuest.s1Ste(outside, 0, 0, 0)));          // CD table outside RAM
         assertEquals(0x09, m.translate(1, NO_PASID, 0, AccessType.READ).faultCode(), "F_CD_FETCH");
         final long cd = d.alloc(64, 64);
-        assertTrue(d.installCd(cd, 2, 0, SmmuV3GuestDriver.s1Cd(1, outside, 12, 5, true, true)));   // TTB0 outside RAM
-        assertTrue(d.installSte(2, SmmuV3GuestDriver.s1Ste(cd, 0, 0, 0)));
+        assertTrue(d.installCd(cd, 2, 0, SmmuV3TestGuest.s1Cd(1, outside, 12, 5, true, true)));   // TTB0 outside RAM
+        assertTrue(d.installSte(2, SmmuV3TestGuest.s1Ste(cd, 0, 0, 0)));
         assertEquals(0x0B, m.translate(2, NO_PASID, 0, AccessType.READ).faultCode(), "F_WALK_EABT");
         final List<long[]> ev = d.evtqThread();
         assertEquals(2, ev.size());

@@ -13,6 +13,14 @@ final class DirectCache {
     private final int[] pos = new int[1 << 16];     // position in live + 1; 0 = absent
     private final int[] live = new int[1 << 16];
     private int size;
+    /** Advanced on every removal (null for caches no {@link MicroTlb} depends on). */
+    private final CacheEpoch epoch;
+
+    DirectCache() { this(null); }
+
+    DirectCache(final CacheEpoch epoch) { this.epoch = epoch; }
+
+    private void removed() { if (epoch != null) epoch.advance(); }
 
     boolean contains(final int key) { return pos[key] != 0; }
 
@@ -32,6 +40,7 @@ final class DirectCache {
     }
 
     void remove(final int key) {
+        removed();
         final int p = pos[key];
         if (p == 0) return;
         final int last = live[--size];
@@ -42,6 +51,7 @@ final class DirectCache {
 
     /** Removes the live entries whose key matches; returns how many. */
     int removeIf(final IntPredicate match) {
+        removed();
         int n = 0;
         for (int i = size - 1; i >= 0; i--) {
             final int k = live[i];
@@ -51,6 +61,7 @@ final class DirectCache {
     }
 
     void clear() {
+        removed();
         for (int i = 0; i < size; i++) pos[live[i]] = 0;
         size = 0;
     }

@@ -20,7 +20,11 @@ final class Iotlb {
     private int[] perms = new int[0];
     private final int[] liveByLevel = new int[3];
 
-    Iotlb(final int capacity) {
+    /** Advanced by every invalidation (even one that removes nothing: a {@link MicroTlb} entry may outlive its entry here). */
+    private final CacheEpoch epoch;
+
+    Iotlb(final int capacity, final CacheEpoch epoch) {
+        this.epoch = epoch;
         index = new CacheIndex(capacity, 1 << 16);
         sync();
     }
@@ -65,9 +69,15 @@ final class Iotlb {
     int perms(final int e) { return perms[e]; }
 
     void insert(final int did, final int pasidTag, final long iova, final int level, final long outPage, final int p) {
+        insert(did, pasidTag, iova, level, outPage, p, false);
+    }
+
+    /** {@code absent}: the caller's lookup just missed, so the entry cannot exist (saves a probe on a miss). */
+    void insert(final int did, final int pasidTag, final long iova, final int level, final long outPage, final int p,
+                final boolean absent) {
         final long key = pageKey(iova, level);
         final long t = tag(did, pasidTag);
-        int e = index.find(key, t);
+        int e = absent ? -1 : index.find(key, t);
         if (e < 0) {
             if (index.size() == index.capacity()) {
                 removeEntry(index.oldest());
@@ -87,6 +97,7 @@ final class Iotlb {
 
     /** Global invalidation. Returns the entries removed. */
     int invalidateAll() {
+        epoch.advance();
         final int n = index.size();
         index.clear();
         Arrays.fill(liveByLevel, 0);
@@ -95,6 +106,7 @@ final class Iotlb {
 
     /** Domain-selective: every entry of {@code did}, whatever its PASID. */
     int invalidateDomain(final int did) {
+        epoch.advance();
         int n = 0;
         for (int e = index.first1(did); e >= 0; ) {
             final int next = index.next1(e);
@@ -107,6 +119,7 @@ final class Iotlb {
 
     /** Every entry of (DID, PASID). */
     int invalidatePasid(final int did, final int pasidTag) {
+        epoch.advance();
         int n = 0;
         for (int e = index.first2(tag(did, pasidTag)); e >= 0; ) {
             final int next = index.next2(e);
@@ -122,6 +135,7 @@ final class Iotlb {
      * {@code [addr, addr + 2^(am+12))}. Small ranges probe each page key; large ones walk the group.
      */
     int invalidateRange(final int did, final int pasidTag, final long addr, final int am) {
+        epoch.advance();
         final long size = 1L << (12 + am);
         final long last = addr + size - 1;
         int n = 0;

@@ -10,8 +10,12 @@ final class PasidCache {
     private final CacheIndex index;
     private long[] qw0 = new long[0], qw1 = new long[0], qw2 = new long[0];
     private boolean[] dirFpd = new boolean[0];
+    private int memoSid = -1, memoPasid, memoEntry;
 
-    PasidCache(final int capacity) {
+    private final CacheEpoch epoch;
+
+    PasidCache(final int capacity, final CacheEpoch epoch) {
+        this.epoch = epoch;
         index = new CacheIndex(capacity, 1 << 16);
         sync();
     }
@@ -28,7 +32,20 @@ final class PasidCache {
 
     int size() { return index.size(); }
 
-    int lookup(final int sid, final int pasid) { return index.find(sid, pasid); }
+    /**
+     * The entry of (sid, pasid), or -1. The last answer is remembered (a device streams DMA with one PASID), and
+     * forgotten on every change to the cache.
+     */
+    int lookup(final int sid, final int pasid) {
+        if (sid == memoSid && pasid == memoPasid) return memoEntry;
+        final int e = index.find(sid, pasid);
+        memoSid = sid;
+        memoPasid = pasid;
+        memoEntry = e;
+        return e;
+    }
+
+    private void forget() { memoSid = -1; }
 
     long qw0(final int e) { return qw0[e]; }
 
@@ -43,6 +60,7 @@ final class PasidCache {
     int pasid(final int e) { return (int) index.keyB(e); }
 
     void insert(final int sid, final int pasid, final int did, final long q0, final long q1, final long q2, final boolean fpd) {
+        forget();
         int e = index.find(sid, pasid);
         if (e >= 0) index.remove(e);
         e = index.insert(sid, pasid, did, Iotlb.tag(did, pasid));
@@ -54,12 +72,16 @@ final class PasidCache {
     }
 
     int invalidateAll() {
+        forget();
+        epoch.advance();
         final int n = index.size();
         index.clear();
         return n;
     }
 
     int invalidateDomain(final int did) {
+        forget();
+        epoch.advance();
         int n = 0;
         for (int e = index.first1(did); e >= 0; ) {
             final int next = index.next1(e);
@@ -71,6 +93,8 @@ final class PasidCache {
     }
 
     int invalidatePasid(final int did, final int pasid) {
+        forget();
+        epoch.advance();
         int n = 0;
         for (int e = index.first2(Iotlb.tag(did, pasid)); e >= 0; ) {
             final int next = index.next2(e);
@@ -83,6 +107,8 @@ final class PasidCache {
 
     /** Entries reached through one source's context entry (a context-cache invalidation in scalable mode). */
     int invalidateSource(final java.util.function.IntPredicate sidMatch) {
+        forget();
+        epoch.advance();
         int n = 0;
         for (int e = index.firstAll(); e >= 0; ) {
             final int next = index.nextAll(e);

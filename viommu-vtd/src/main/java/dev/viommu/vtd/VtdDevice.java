@@ -6,7 +6,9 @@ import dev.viommu.core.spi.DeviceContext;
 import dev.viommu.core.spi.DeviceException;
 import dev.viommu.core.spi.DeviceModel;
 import dev.viommu.core.spi.Endpoint;
+import dev.viommu.core.spi.InterruptRemapper;
 import dev.viommu.core.spi.MmioRegion;
+import dev.viommu.core.spi.PageRequestService;
 import dev.viommu.core.translate.TranslationService;
 import dev.viommu.vtd.spec.ContextEntry;
 import dev.viommu.vtd.spec.FaultReason;
@@ -21,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.IntPredicate;
 import java.util.function.Supplier;
 
@@ -40,11 +43,13 @@ public final class VtdDevice implements DeviceModel {
     private final VtdTranslator translator;
     private final InvalidationQueue iq;
     private final PageRequestQueue prq;
-    private final InterruptRemapper ir;
+    private final InterruptRemappingUnit ir;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
     private final GuestLog log;
     private final InvDescs.Features features;
     private final MmioRegion region;
+    private final Optional<PageRequestService> pageRequests;
+    private final Optional<InterruptRemapper> interruptRemapper;
     private VtdHostSeam seam = VtdHostSeam.NONE;
     private long unknownMmio;
 
@@ -62,8 +67,8 @@ public final class VtdDevice implements DeviceModel {
         this.translator = new VtdTranslator(cfg, memory, ctx.metrics(), faults);
         this.iq = new InvalidationQueue(this, memory);
         this.prq = new PageRequestQueue(this, memory);
-        this.ir = new InterruptRemapper(this, memory);
-        this.features = new InvDescs.Features(cfg.dmaDrain(), cfg.svm(), cfg.pasid(), true, VtdConfig.MAMV);
+        this.ir = new InterruptRemappingUnit(this, memory);
+        this.features = new InvDescs.Features(cfg.dmaDrain(), cfg.svm(), cfg.scalable(), true, VtdConfig.MAMV);
         this.region = new MmioRegion() {
             @Override public String name() { return "vtd-regs"; }
 
@@ -73,6 +78,9 @@ public final class VtdDevice implements DeviceModel {
 
             @Override public void write(final long offset, final int size, final long value) { mmioWrite(offset, size, value); }
         };
+        this.pageRequests = cfg.svm() ? Optional.of(new PageRequestPort(this)) : Optional.empty();
+        this.interruptRemapper = cfg.intremap()
+                ? Optional.of((sid, address, data, out) -> ir.remap(sid, address, data, out)) : Optional.empty();
         ctx.metrics().queueDepth("iotlb", () -> translator.iotlb.size());
         reset();
     }
@@ -87,8 +95,14 @@ public final class VtdDevice implements DeviceModel {
 
     @Override public TranslationService translation() { return translator; }
 
-    /** The interrupt-remapping service for MSIs of devices behind this unit. */
+    /** The interrupt-remapping service for MSIs of devices behind this unit, with decoded results. */
     public InterruptRemapping interruptRemapping() { return ir; }
+
+    /** Page requests from emulated endpoints (present with {@code svm}): {@link PageRequestPort}. */
+    @Override public Optional<PageRequestService> pageRequests() { return pageRequests; }
+
+    /** Interrupt remapping for the hypervisor (present with {@code intremap}); the fault is recorded on a block. */
+    @Override public Optional<InterruptRemapper> interruptRemapper() { return interruptRemapper; }
 
     public VtdConfig config() { return cfg; }
 
@@ -131,18 +145,23 @@ public final class VtdDevice implements DeviceModel {
     }
 
     @Override
-    public void close() { ctx.metrics().close(); }
+    public void close() {
+        translator.publishMetrics();
+        ctx.metrics().close();
+    }
 
     // ------------------------------------------------------------------ MMIO
 
     long mmioRead(final long offset, final int size) {
         ctx.metrics().mmioReads.increment();
+        translator.publishMetrics();
         if (faults.contains(offset)) return faults.read(offset, size);
         return regs.read(offset, size);
     }
 
     void mmioWrite(final long offset, final int size, final long value) {
         ctx.metrics().mmioWrites.increment();
+        translator.publishMetrics();
         if (faults.contains(offset)) {
             faults.write(offset, size, value);
             return;
@@ -510,10 +529,13 @@ public final class VtdDevice implements DeviceModel {
 
     @Override
     public Map<String, Object> describe() {
+        translator.publishMetrics();
         final Map<String, Object> m = new LinkedHashMap<>();
         m.put("driver", VtdProvider.DRIVER);
         m.put("id", id);
         m.put("mode", translator.ttm == 1 ? "scalable" : "legacy");
+        m.put("translationEnabled", translator.enabled);
+        m.put("rootTable", "0x" + Long.toHexString(translator.rta));
         final Map<String, Object> r = new LinkedHashMap<>();
         regs.snapshot().forEach((k, v) -> r.put(k, "0x" + Long.toHexString(v)));
         m.put("registers", r);
@@ -529,6 +551,15 @@ public final class VtdDevice implements DeviceModel {
         m.put("faultRecords", faults.describe());
         m.put("faultsRecorded", faults.recordedCount());
         m.put("faultsDropped", faults.droppedCount());
+        final Map<String, Object> irm = new LinkedHashMap<>();
+        irm.put("enabled", ir.enabled);
+        irm.put("table", "0x" + Long.toHexString(ir.irtBase));
+        irm.put("entries", ir.entries);
+        irm.put("x2apic", ir.eime);
+        irm.put("compatibilityFormat", ir.cfis);
+        irm.put("remapped", ir.remapped);
+        irm.put("blocked", ir.blocked);
+        m.put("interruptRemapping", irm);
         m.put("invalidationQueue", Map.of("processed", iq.processed, "errors", iq.errors));
         m.put("pageRequests", Map.of("written", prq.written, "overflows", prq.overflows, "outstanding", prq.outstanding(),
                 "responses", prq.responses, "unmatchedResponses", prq.unmatchedResponses));

@@ -35,7 +35,9 @@ final class VtdTranslator implements TranslationService {
     private final Supplier<GuestMemory> memory;
     private final DeviceMetrics metrics;
     private final FaultRecorder faults;
-    final DirectCache contextCache = new DirectCache();
+    final CacheEpoch epoch = new CacheEpoch();
+    final DirectCache contextCache = new DirectCache(epoch);
+    final MicroTlb l0 = new MicroTlb(epoch);
     final PasidCache pasidCache;
     final Iotlb iotlb;
     final InvalidationNotifier notifier = new InvalidationNotifier();
@@ -45,6 +47,9 @@ final class VtdTranslator implements TranslationService {
     boolean enabled;
     long rta;
     int ttm;
+
+    // the request being translated, for MicroTlb fills; l0Mask drops SR/SW where a supervisor request must fault
+    private int curSid, curPasid, l0Mask;
 
     // walk outputs
     private long wOut;
@@ -56,7 +61,11 @@ final class VtdTranslator implements TranslationService {
     private int ssLevel;
     private boolean ssR, ssW;
 
-    long hits, misses;
+    long hits, misses, translations;
+    /** What the Micrometer counters have been told so far (see {@link #publishMetrics}). */
+    private long pubHits, pubMisses, pubTranslations;
+    /** Counters are published every 2^10 translations, not per translation: a Micrometer increment is a CAS. */
+    private static final int PUBLISH_MASK = 0x3FF;
 
     VtdTranslator(final VtdConfig cfg, final Supplier<GuestMemory> memory, final DeviceMetrics metrics,
                   final FaultRecorder faults) {
@@ -64,8 +73,8 @@ final class VtdTranslator implements TranslationService {
         this.memory = memory;
         this.metrics = metrics;
         this.faults = faults;
-        this.pasidCache = new PasidCache(Math.max(64, cfg.iotlbEntries() / 16));
-        this.iotlb = new Iotlb(cfg.iotlbEntries());
+        this.pasidCache = new PasidCache(Math.max(64, cfg.iotlbEntries() / 16), epoch);
+        this.iotlb = new Iotlb(cfg.iotlbEntries(), epoch);
         this.hawMask = (1L << cfg.haw()) - 1;
     }
 
@@ -81,9 +90,29 @@ final class VtdTranslator implements TranslationService {
         iotlb.invalidateAll();
     }
 
+    /**
+     * Hands the translation, hit and miss counts to the device's meters. Called every 2^10 translations and by the
+     * device on register accesses, describe() and close, so query-metrics lags by at most that many translations
+     * between guest register accesses.
+     */
+    void publishMetrics() {
+        if (translations != pubTranslations) {
+            metrics.translations.increment(translations - pubTranslations);
+            pubTranslations = translations;
+        }
+        if (hits != pubHits) {
+            metrics.iotlbHits.increment(hits - pubHits);
+            pubHits = hits;
+        }
+        if (misses != pubMisses) {
+            metrics.iotlbMisses.increment(misses - pubMisses);
+            pubMisses = misses;
+        }
+    }
+
     @Override
     public boolean translate(final int sid, final int pasid, final long iova, final int access, final Translation out) {
-        metrics.translations.increment();
+        if ((++translations & PUBLISH_MASK) == 0) publishMetrics();
         if ((sid & ~0xFFFF) != 0 || (pasid != NO_PASID && (pasid & ~0xFFFFF) != 0)) {
             out.fault(0, "invalid-request");
             return false;
@@ -93,6 +122,11 @@ final class VtdTranslator implements TranslationService {
             return true;
         }
         final int acc = (access & (AccessType.READ | AccessType.WRITE)) == 0 ? access | AccessType.READ : access;
+        final int s = l0.find(sid, pasid, iova);
+        if (s >= 0 && grant(l0.perms(s), l0.output(s, iova), l0.level(s), acc, out)) return true;
+        curSid = sid;
+        curPasid = pasid;
+        l0Mask = -1;
         fpd = false;
         final int fr;
         if (ttm == 0) {
@@ -116,39 +150,47 @@ final class VtdTranslator implements TranslationService {
         out.fault(fr, FaultReason.name(fr));
     }
 
-    /** Fills {@code out} from IOTLB entry {@code e} if it grants the access; false to re-walk. */
+    /** Fills {@code out} from IOTLB entry {@code e} if it grants the access (and remembers it in the L0); false to re-walk. */
     private boolean hit(final int e, final long iova, final int acc, final Translation out) {
         final int p = iotlb.perms(e);
+        final long output = iotlb.output(e, iova);
+        final int level = iotlb.level(e);
+        if (!grant(p, output, level, acc, out)) return false;
+        l0.put(curSid, curPasid, iova, output & ~0xFFFL, p & l0Mask, level);
+        return true;
+    }
+
+    /** Fills {@code out} if permission bits {@code p} grant {@code acc}; false to re-walk (and fault if still denied). */
+    private boolean grant(final int p, final long output, final int level, final int acc, final Translation out) {
         final boolean priv = (acc & AccessType.PRIV) != 0;
         final boolean r = (p & (priv ? Iotlb.SR : Iotlb.UR)) != 0;
         final boolean w = (p & (priv ? Iotlb.SW : Iotlb.UW)) != 0;
         if ((acc & AccessType.READ) != 0 && !r) return false;
         if ((acc & AccessType.WRITE) != 0 && (!w || (p & Iotlb.DIRTY_DONE) == 0)) return false;
         hits++;
-        metrics.iotlbHits.increment();
-        out.success(iotlb.output(e, iova), (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0),
-                1L << (12 + 9 * iotlb.level(e)));
+        out.success(output, (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0), 1L << (12 + 9 * level));
         return true;
     }
 
-    private void fill(final int did, final int tag, final long iova, final int acc, final Translation out) {
+    private void fill(final int did, final int tag, final long iova, final int acc, final Translation out, final boolean absent) {
         misses++;
-        metrics.iotlbMisses.increment();
         final long size = 1L << (12 + 9 * wLevel);
-        iotlb.insert(did, tag, iova, wLevel, wOut & ~(size - 1), wPerms);
+        final long outPage = wOut & ~(size - 1);
+        iotlb.insert(did, tag, iova, wLevel, outPage, wPerms, absent);
         final boolean priv = (acc & AccessType.PRIV) != 0;
         final boolean r = (wPerms & (priv ? Iotlb.SR : Iotlb.UR)) != 0;
         final boolean w = (wPerms & (priv ? Iotlb.SW : Iotlb.UW)) != 0;
-        out.success((wOut & ~(size - 1)) | (iova & (size - 1)), (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0), size);
+        final long output = outPage | (iova & (size - 1));
+        l0.put(curSid, curPasid, iova, output & ~0xFFFL, wPerms & l0Mask, wLevel);
+        out.success(output, (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0), size);
     }
 
     // ------------------------------------------------------------------ legacy mode
 
     private int legacy(final int sid, final int pasid, final long iova, final int acc, final Translation out) {
         if (pasid != NO_PASID) return FaultReason.SM_TTM0_PASID;
-        final GuestMemory mem = memory.get();
         if (!contextCache.contains(sid)) {
-            final int fr = fetchLegacyContext(mem, sid);
+            final int fr = fetchLegacyContext(memory.get(), sid);
             if (fr != 0) return fr;
         }
         final long c0 = contextCache.qw0(sid), c1 = contextCache.qw1(sid);
@@ -162,13 +204,14 @@ final class VtdTranslator implements TranslationService {
         final int e = iotlb.lookup(did, Iotlb.NO_PASID_TAG, iova);
         if (e >= 0 && hit(e, iova, acc, out)) return 0;
         final int levels = (int) ContextEntry.AW.get(c1) + 2;
+        final GuestMemory mem = memory.get();
         int fr = ssWalk(mem, ContextEntry.SLPTPTR.raw(c0), levels, iova, acc, false, false);
         if (fr != 0) return fr;
         if (ssOut >= INTR_FIRST && ssOut <= INTR_LAST) return FaultReason.INTERRUPT_ADDR;
         wOut = ssOut;
         wLevel = ssLevel;
         wPerms = (ssR ? Iotlb.UR | Iotlb.SR : 0) | (ssW ? Iotlb.UW | Iotlb.SW : 0) | Iotlb.DIRTY_DONE;
-        fill(did, Iotlb.NO_PASID_TAG, iova, acc, out);
+        fill(did, Iotlb.NO_PASID_TAG, iova, acc, out, e < 0);
         return 0;
     }
 
@@ -219,9 +262,8 @@ final class VtdTranslator implements TranslationService {
     // ------------------------------------------------------------------ scalable mode
 
     private int scalable(final int sid, final int pasid, final long iova, final int acc, final Translation out) {
-        final GuestMemory mem = memory.get();
         if (!contextCache.contains(sid)) {
-            final int fr = fetchScalableContext(mem, sid);
+            final int fr = fetchScalableContext(memory.get(), sid);
             if (fr != 0) return fr;
         }
         final long c0 = contextCache.qw0(sid), c1 = contextCache.qw1(sid);
@@ -238,13 +280,16 @@ final class VtdTranslator implements TranslationService {
         if ((p >>> 6) >= (1 << (ScalableContextEntry.PDTS.get(c0) + 7))) return FaultReason.SM_PASID_TOO_LARGE;
         int pe = pasidCache.lookup(sid, p);
         if (pe < 0) {
-            final int fr = fetchPasidEntry(mem, sid, p, ScalableContextEntry.PASIDDIRPTR.raw(c0));
+            final int fr = fetchPasidEntry(memory.get(), sid, p, ScalableContextEntry.PASIDDIRPTR.raw(c0));
             if (fr != 0) return fr;
             pe = pasidCache.lookup(sid, p);
         }
         final long q0 = pasidCache.qw0(pe), q1 = pasidCache.qw1(pe), q2 = pasidCache.qw2(pe);
         fpd |= pasidCache.dirFpd(pe) || PasidEntry.FPD.isSet(q0);
-        if ((acc & AccessType.PRIV) != 0 && !PasidEntry.SRE.isSet(q2)) return FaultReason.SM_SRE_CLEAR;
+        if (!PasidEntry.SRE.isSet(q2)) {
+            if ((acc & AccessType.PRIV) != 0) return FaultReason.SM_SRE_CLEAR;
+            l0Mask = ~(Iotlb.SR | Iotlb.SW);        // a later supervisor request must not hit the L0
+        }
         final int pgtt = (int) PasidEntry.PGTT.get(q0);
         if (pgtt == PasidEntry.PGTT_PT) {
             if ((iova & ~hawMask) != 0) return FaultReason.SM_ADDR_BEYOND_MAX;
@@ -254,6 +299,7 @@ final class VtdTranslator implements TranslationService {
         final int did = (int) PasidEntry.DID.get(q1);
         final int e = iotlb.lookup(did, p, iova);
         if (e >= 0 && hit(e, iova, acc, out)) return 0;
+        final GuestMemory mem = memory.get();
         final int ssLevels = (int) PasidEntry.AW.get(q0) + 2;
         final boolean ssade = PasidEntry.SSADE.isSet(q0);
         final long sspt = PasidEntry.SSPTPTR.raw(q0);
@@ -275,7 +321,7 @@ final class VtdTranslator implements TranslationService {
             default -> { return FaultReason.SM_PTE_INVALID; }
         }
         if (wOut >= INTR_FIRST && wOut <= INTR_LAST) return FaultReason.SM_INTERRUPT_ADDR;
-        fill(did, p, iova, acc, out);
+        fill(did, p, iova, acc, out, e < 0);
         return 0;
     }
 

@@ -3,7 +3,6 @@ package dev.viommu.vtd;
 import dev.viommu.core.guest.DirectMachine;
 import dev.viommu.core.translate.AccessType;
 import dev.viommu.core.translate.Translation;
-import dev.viommu.vtd.guest.LinuxVtdDriver;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -15,13 +14,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The IOTLB hit path allocates nothing, and flushes cost what they remove. */
 class IotlbAllocationTest {
     @Test
-    void shouldNotAllocateOnIotlbHits() {
-        try (DirectMachine m = new DirectMachine("intel-iommu", Map.of(), 64L << 20)) {
-            final LinuxVtdDriver d = new LinuxVtdDriver(m, 0x100000);
-            d.boot(false, false);
-            final LinuxVtdDriver.PageTable pt = d.newSecondStage();
-            d.attachLegacy(0x10, 2, pt);
-            for (int i = 0; i < 16; i++) pt.map(0x10_0000L * i, d.allocPage(), true);
+    void shouldNotAllocateOnIotlbHits() throws Exception {
+        try (DirectMachine m = VtdTestGuest.machine(Map.of())) {
+            final VtdTestGuest g = new VtdTestGuest(m).boot(false);
+            final PageTableWriter pt = g.legacyDomain(0x10, 2);
+            for (int i = 0; i < 16; i++) pt.map(0x10_0000L * i, g.page(), PageTableWriter.SIZE_4K, true);
             final var ts = m.device().translation();
             final Translation out = new Translation();
             for (int i = 0; i < 50_000; i++) ts.translate(0x10, -1, 0x10_0000L * (i & 15), AccessType.READ, out);
@@ -38,7 +35,7 @@ class IotlbAllocationTest {
 
     @Test
     void shouldFlushOnlyTheInvalidatedPasid() {
-        final Iotlb tlb = new Iotlb(1 << 16);
+        final Iotlb tlb = new Iotlb(1 << 16, new CacheEpoch());
         for (int i = 0; i < 10_000; i++) tlb.insert(5, 1, 0x1000L * i, 0, 0x1000L * i, 0xF);
         tlb.insert(5, 2, 0, 0, 0, 0xF);
         assertEquals(1, tlb.invalidatePasid(5, 2));

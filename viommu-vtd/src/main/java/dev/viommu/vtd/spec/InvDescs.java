@@ -64,8 +64,12 @@ public final class InvDescs {
     /** LPIG (QW1 bit 2) of older revisions is accepted and ignored. */
     static final long PGR_RSVD1 = 0xFFFF_FFFF_FFFF_F003L;
 
-    /** What the unit supports, for the checks that depend on it. */
-    public record Features(boolean drain, boolean pageDrain, boolean pasid, boolean psi, int mamv) {}
+    /**
+     * What the unit supports, for the checks that depend on it. {@code scalableMode}: PASID-granular descriptors
+     * (types 6 and 8) exist with ECAP.SMTS, since scalable-mode IOTLB entries are PASID-tagged even for requests
+     * without PASID (RID_PASID); Linux issues them whether or not ECAP.PASID is set.
+     */
+    public record Features(boolean drain, boolean pageDrain, boolean scalableMode, boolean psi, int mamv) {}
 
     /** The 7-bit descriptor type. */
     public static int type(final long qw0) {
@@ -112,7 +116,7 @@ public final class InvDescs {
             }
             case PIOTLB -> {
                 final int g = (int) G.get(qw0);
-                if (!f.pasid() || (qw0 & PASID_RSVD0) != 0 || (qw1 & PIOTLB_RSVD1) != 0 || g < 2) return rsvd(qw0, qw1);
+                if (!f.scalableMode() || (qw0 & PASID_RSVD0) != 0 || (qw1 & PIOTLB_RSVD1) != 0 || g < 2) return rsvd(qw0, qw1);
                 final int am = (int) AM.get(qw1);
                 final long addr = ADDR.raw(qw1);
                 if (g == 3 && (am > f.mamv() || (addr & ((1L << (12 + am)) - 1)) != 0)) return rsvd(qw0, qw1);
@@ -124,7 +128,7 @@ public final class InvDescs {
                 return new InvDesc.PasidCache(g, (int) DID.get(qw0), (int) PASID.get(qw0));
             }
             case PDEVTLB -> {
-                if (!f.pasid() || (qw0 & PDEVTLB_RSVD0) != 0 || (qw1 & PDEVTLB_RSVD1) != 0) return rsvd(qw0, qw1);
+                if (!f.scalableMode() || (qw0 & PDEVTLB_RSVD0) != 0 || (qw1 & PDEVTLB_RSVD1) != 0) return rsvd(qw0, qw1);
                 final int pfsid = (int) (PFSID_LO.get(qw0) | PFSID_HI.get(qw0) << 4);
                 return new InvDesc.PasidDevTlb((int) PDT_SID.get(qw0), (int) PASID.get(qw0), pfsid, (int) PDT_MIP.get(qw0),
                         PDT_G.isSet(qw1), PDT_S.isSet(qw1), ADDR.raw(qw1));

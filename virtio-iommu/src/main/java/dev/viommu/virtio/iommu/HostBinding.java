@@ -17,7 +17,16 @@ public interface HostBinding {
     /** Host reserved IOVA ranges of a passthrough endpoint (reported by PROBE as RESV_MEM RESERVED). */
     default List<ResvRegion> reservedRegions(final Endpoint endpoint) { return List.of(); }
 
-    /** Accepts everything and does nothing: emulated-only setups, and until the host binding is wired. */
+    /** The endpoint left the vIOMMU for good (the hypervisor removed it): release what the binding holds for it. */
+    default void endpointRemoved(final Endpoint endpoint) { }
+
+    /** The device is going away: release every host object. */
+    default void close() { }
+
+    /** State for {@code query-viommu} (JSON-serialisable values only). */
+    default java.util.Map<String, Object> describe() { return java.util.Map.of("kind", "none"); }
+
+    /** Accepts everything and does nothing: emulated-only setups (no host backend). */
     HostBinding NONE = e -> { };
 
     /** The virtio-iommu status for a host errno (§5.13.6.3 codes; Linux's viommu_get_req_errno in reverse). */

@@ -7,8 +7,9 @@ import java.util.ServiceLoader;
 /**
  * Where the host binding comes from: a plugin found with {@link ServiceLoader}
  * ({@code META-INF/services/dev.viommu.virtio.iommu.HostBindingFactory}), so that the host-binding module can
- * turn the device's events into iommufd IOAS calls without the device depending on it. Without a plugin, or
- * when the sidecar has no host backend, the device uses {@link HostBinding#NONE}.
+ * replace the default. Without a plugin the device uses {@link HostBackendBinding} over the sidecar's host backend
+ * ({@code ctx.host()}), or {@link HostBinding#NONE} when the sidecar has none (kind {@code "none"}: emulated
+ * endpoints only).
  */
 public interface HostBindingFactory {
     /** Returns a binding for the device {@code deviceId}, or null to decline (for example for another backend kind). */
@@ -18,6 +19,9 @@ public interface HostBindingFactory {
         for (HostBindingFactory f : ServiceLoader.load(HostBindingFactory.class, HostBindingFactory.class.getClassLoader())) {
             final HostBinding b = f.create(deviceId, context);
             if (b != null) return b;
+        }
+        if (context.host() != null && !"none".equals(context.host().kind())) {
+            return new HostBackendBinding(context.host(), context.memory());
         }
         return HostBinding.NONE;
     }

@@ -136,6 +136,49 @@ public final class VirtioIommuBench {
     }
 
     /**
+     * The baseline of {@link #mapUnmap}: the same guest-memory traffic a split virtqueue needs for the two
+     * requests, without the device. Driver side: the request fields, two avail-ring entries and the index.
+     * Device side: the avail index, per request its ring entry, its two descriptors (addr, len, flags, next),
+     * its body (head and fields) and its tail, then the used element and index; finally the driver reads the
+     * two statuses. Returns the same kind of value.
+     */
+    public int ringTraffic(final long iova) {
+        try {
+            memory.write64(REQ + MAP_VIRT_START, iova);
+            memory.write64(REQ + MAP_VIRT_END, iova + PAGE - 1);
+            memory.write64(REQ + MAP_PHYS_START, DATA);
+            memory.write64(REQ + 128 + UNMAP_VIRT_START, iova);
+            memory.write64(REQ + 128 + UNMAP_VIRT_END, iova + PAGE - 1);
+            memory.write16(VirtqLayout.availRingEntry(avail, baseIdx & (QSIZE - 1)), 0);
+            memory.write16(VirtqLayout.availRingEntry(avail, (baseIdx + 1) & (QSIZE - 1)), 2);
+            baseIdx = (baseIdx + 2) & 0xFFFF;
+            long acc = memory.read16(avail + VirtqLayout.AVAIL_IDX);
+            for (int r = 0; r < 2; r++) {
+                final int head = memory.read16(VirtqLayout.availRingEntry(avail, (baseIdx - 2 + r) & (QSIZE - 1)));
+                final long body = REQ + 128L * r;
+                for (int dsc = head; dsc < head + 2; dsc++) {
+                    final long d = desc + (long) VirtqLayout.DESC_SIZE * dsc;
+                    acc += memory.read64(d + VirtqLayout.DESC_ADDR) + memory.read32(d + VirtqLayout.DESC_LEN)
+                            + memory.read16(d + VirtqLayout.DESC_FLAGS) + memory.read16(d + VirtqLayout.DESC_NEXT);
+                }
+                acc += memory.read64(body) + memory.read64(body + 8) + memory.read64(body + 16) + memory.read64(body + 24);
+                if (r == 0) acc += memory.read64(body + 32);
+                memory.write32(body + (r == 0 ? 64 : 64), 0);                      // the tail
+                final long ue = used + 4 + 8L * ((baseUsed + r) & (QSIZE - 1));
+                memory.write32(ue, head);
+                memory.write32(ue + 4, TAIL_SIZE);
+            }
+            baseUsed = (baseUsed + 2) & 0xFFFF;
+            memory.write16(used + 2, usedShadow);                                     // not the device's real index
+            return (int) (acc & 1) | memory.read8(REQ + 64) | memory.read8(REQ + 192) << 8;
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private int baseIdx, baseUsed, usedShadow;
+
+    /**
      * MAP [iova, iova + 4 KiB) then UNMAP it, both queued before one notification (the way Linux batches).
      * Returns the two statuses as {@code map | unmap << 8} (0 when both succeeded).
      */

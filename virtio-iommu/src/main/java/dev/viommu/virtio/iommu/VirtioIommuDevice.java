@@ -85,6 +85,8 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
     private final byte[] faultBuf = new byte[FaultRecord.SIZE];
     private final long[] statusCounts = new long[16];
     private long faultsReported, faultsDelivered;
+    // queue depths for the metrics gauges (read by the scrape thread, written under the sidecar's device lock)
+    private volatile int requestBacklog, faultBacklog;
 
     // UNMAP visitor state (the device is its own visitor: no capturing lambda per request)
     private final UnmapVisitor unmapVisitor = new UnmapVisitor();
@@ -111,6 +113,10 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
             regions = t.regions();
         }
         transport.onDeviceError(why -> ctx.events().emit("VIRTIO_DEVICE_NEEDS_RESET", Map.of("device", id, "reason", why)));
+        // requestq: requests made available but not yet consumed after the last doorbell (the per-kick budget
+        // leaves some for the next one); eventq: fault records waiting for event buffers.
+        ctx.metrics().queueDepth("requestq", () -> requestBacklog);
+        ctx.metrics().queueDepth("eventq", () -> faultBacklog);
     }
 
     // ================================================================ DeviceModel
@@ -124,6 +130,12 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
     @Override public TranslationService translation() { return this; }
 
     @Override public void doorbell(final int queue) { transport.notifyQueue(queue); }
+
+    /** virtio-pci: the PCI function's configuration space (data-plane region 0xFF). */
+    @Override
+    public java.util.Optional<dev.viommu.core.spi.PciFunction> pci() {
+        return transport instanceof VirtioPciTransport p ? java.util.Optional.of(p.config()) : java.util.Optional.empty();
+    }
 
     public VirtioTransport transport() { return transport; }
 
@@ -168,6 +180,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         }
         endpoints.remove(ep.id);
         endpointsByName.remove(endpointId);
+        if (ep.passthrough) binding.endpointRemoved(ep.endpoint);
         notifier.notify(ep.id, NO_PASID, 0, 0);
     }
 
@@ -182,6 +195,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
     @Override
     public void close() {
         resetDomains();
+        binding.close();
     }
 
     // ================================================================ VirtioDevice
@@ -244,6 +258,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
             bypass = b;
             // Every unattached endpoint changes translation.
             notifier.notify(ANY_SOURCE, ANY_PASID, 0, 0);
+            ctx.metrics().invalidation("BYPASS");
         }
     }
 
@@ -261,6 +276,8 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
     public void deviceReset() {
         resetDomains();
         faults.clear();
+        faultBacklog = 0;
+        requestBacklog = 0;
     }
 
     private void resetDomains() {
@@ -280,6 +297,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         domains.clear();
         totalMappings = 0;
         notifier.notify(ANY_SOURCE, ANY_PASID, 0, 0);
+        ctx.metrics().invalidation("RESET");
     }
 
     // ================================================================ request queue
@@ -300,6 +318,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
                 pushed = true;
             }
         } while (budget > 0 && q.enableNotification(mem));
+        requestBacklog = Math.max(0, q.pending(mem));
         if (pushed) transport.usedBuffers(REQUEST_QUEUE);
     }
 
@@ -425,6 +444,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         d.members.add(ep);
         if (ep.passthrough) d.passthroughEndpoints++;
         notifier.notify(ep.id, NO_PASID, 0, 0);
+        ctx.metrics().invalidation("ATTACH");
         return S_OK;
     }
 
@@ -468,6 +488,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         }
         leaveDomain(ep);
         notifier.notify(ep.id, NO_PASID, 0, 0);
+        ctx.metrics().invalidation("DETACH");
         return S_OK;
     }
 
@@ -580,7 +601,10 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
     public boolean translate(final int sourceId, final int pasid, final long iova, final int access, final Translation out) {
         ctx.metrics().translations.increment();
         final EndpointState ep = endpoints.get(sourceId);
-        if (ep == null) return out.fault(FaultRecord.R_UNKNOWN, "UNKNOWN_ENDPOINT").ok;
+        if (ep == null) {
+            ctx.metrics().fault("UNKNOWN_ENDPOINT");
+            return out.fault(FaultRecord.R_UNKNOWN, "UNKNOWN_ENDPOINT").ok;
+        }
         if (pasid != NO_PASID) return fault(ep, FaultRecord.R_UNKNOWN, "PASID", iova, access, out);
         final Domain d = ep.domain;
         if (d == null) {
@@ -590,7 +614,11 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         }
         if (d.bypass) return identity(iova, out);
         final MappingTable m = d.mappings;
-        if (!m.find(iova)) return fault(ep, FaultRecord.R_MAPPING, "MAPPING", iova, access, out);
+        if (!m.find(iova)) {
+            ctx.metrics().iotlbMisses.increment();
+            return fault(ep, FaultRecord.R_MAPPING, "MAPPING", iova, access, out);
+        }
+        ctx.metrics().iotlbHits.increment();
         final int f = m.hitFlags;
         // §5.13.6.6: no writes without WRITE; reads need READ (we do not grant reads to write-only mappings).
         if ((access & AccessType.WRITE) != 0 && (f & MAP_F_WRITE) == 0
@@ -634,6 +662,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         faultsReported++;
         faults.offer(reason, flags, endpoint, address);
         deliverFaults();
+        faultBacklog = faults.size();
     }
 
     private void deliverFaults() {
@@ -672,6 +701,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
             if (!q.push(mem, eventChain.head(), len)) { transport.deviceError("eventq: " + q.error()); return; }
             pushed = true;
         }
+        faultBacklog = faults.size();
         if (pushed) {
             q.enableNotification(mem);
             transport.usedBuffers(EVENT_QUEUE);
@@ -738,7 +768,8 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
             e.put("id", ep.endpoint.id());
             e.put("endpoint", ep.id);
             e.put("kind", ep.endpoint.kind().name().toLowerCase(java.util.Locale.ROOT));
-            e.put("domain", ep.domain == null ? null : ep.domain.idUnsigned());
+            e.put("attached", ep.domain != null);
+            if (ep.domain != null) e.put("domain", ep.domain.idUnsigned());
             e.put("domain-bypass", ep.domain != null && ep.domain.bypass);
             e.put("mappings", ep.domain == null ? 0 : ep.domain.mappings.size());
             e.put("resv-mem", ep.resv.stream().map(r -> "0x" + Long.toHexString(r.start()) + "-0x"
@@ -752,6 +783,7 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         m.put("faults", Map.of("reported", faultsReported, "delivered", faultsDelivered, "pending", faults.size(),
                 "dropped", faults.dropped));
         m.put("guest-errors", guestErrors.count());
+        m.put("host-binding", binding.describe());
         return m;
     }
 }

@@ -50,7 +50,7 @@ public final class IommuRequest {
     public static final int MAP_SIZE = 36;
     public static final int MAP_F_READ = 1;
     public static final int MAP_F_WRITE = 2;
-    /** Needs VIRTIO_IOMMU_F_MMIO (the old v0.9 draft had EXEC here: see the reference, ⚠ drift). */
+    /** Needs VIRTIO_IOMMU_F_MMIO; bit 2 as in Linux 7.3 uapi virtio_iommu.h (VIRTIO_IOMMU_MAP_F_MMIO (1 << 2)). */
     public static final int MAP_F_MMIO = 4;
 
     // UNMAP: head, domain @4, virt_start @8, virt_end @16, reserved[4] @24 | tail

@@ -29,8 +29,12 @@ public record PciLayout(int vendorId, int deviceId, int subsystemVendorId, int s
     public static final int NOTIFY_OFF_MULTIPLIER = 4;
     public static final long MSIX_BAR_SIZE = 0x1000;
     public static final long MSIX_TABLE_OFFSET = 0x000, MSIX_PBA_OFFSET = 0x800;
-    /** PCI_CLASS_OTHERS (0xff0000) ⚠: the class QEMU's virtio-iommu-pci uses was not verified against QEMU. */
-    public static final int CLASS_OTHERS = 0xFF0000;
+    /**
+     * Class code 0x00ff00 (base class 0x00, subclass 0xff, prog-if 0): what QEMU 10's virtio-iommu-pci presents
+     * ({@code info qtree}: "class Class 00ff" — QEMU's PCI_CLASS_OTHERS 0xff written as class/subclass). Linux's
+     * virtio-pci matches on vendor/device IDs only, so the class is informational.
+     */
+    public static final int CLASS_CODE = 0x00FF00;
 
     static PciLayout of(final int virtioDeviceId, final int queues, final int configSize, final int msixVectors) {
         final List<PciCapability> caps = new ArrayList<>();
@@ -42,7 +46,7 @@ public record PciLayout(int vendorId, int deviceId, int subsystemVendorId, int s
         // §4.1.4.9: the config-space access window. The hypervisor implements it over the same regions.
         caps.add(new PciCapability(VirtioPciCap.PCI_CFG, 0, 0, 0, 0, 0));
         return new PciLayout(VirtioPciCap.PCI_VENDOR_ID, VirtioPciCap.PCI_DEVICE_ID_BASE + virtioDeviceId,
-                VirtioPciCap.PCI_VENDOR_ID, VirtioPciCap.PCI_DEVICE_ID_BASE + virtioDeviceId, 1, CLASS_OTHERS,
+                VirtioPciCap.PCI_VENDOR_ID, VirtioPciCap.PCI_SUBSYSTEM_ID_QEMU, 1, CLASS_CODE,
                 List.of(new Bar(MODERN_BAR, 0, MODERN_BAR_SIZE, true, true), new Bar(MSIX_BAR, 1, MSIX_BAR_SIZE, false, false)),
                 List.copyOf(caps), new Msix(msixVectors, MSIX_BAR, MSIX_TABLE_OFFSET, MSIX_BAR, MSIX_PBA_OFFSET));
     }

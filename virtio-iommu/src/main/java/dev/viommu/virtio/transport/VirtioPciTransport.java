@@ -14,12 +14,11 @@ import static dev.viommu.virtio.spec.VirtioPciCap.*;
 /**
  * virtio-pci modern (virtio 1.2 §4.1) as two MMIO regions: region 0 backs BAR 4 (common configuration, ISR,
  * device configuration, notifications at the offsets of {@link PciLayout}); region 1 backs BAR 1 (MSI-X table
- * and PBA). The hypervisor owns PCI configuration space and writes {@link #layout()} into it.
+ * and PBA). Configuration space is {@link #config()} ({@link dev.viommu.core.spi.PciFunction}, data-plane region
+ * 0xFF): the guest finds the capabilities by walking it, and its writes to MSI-X Message Control (Enable,
+ * Function Mask) and to the Command register's INTx Disable take effect here.
  * <p>
- * Interrupts: MSI-X when it is in use, else INTx (line 0) with the ISR. The device cannot see the MSI-X Enable
- * and Function Mask bits of the MSI-X capability (they live in configuration space): the hypervisor reports
- * them with {@link #setMsixControl}. Until it does, MSI-X counts as enabled once the driver programs any
- * vector, which is what Linux does exactly when it enabled MSI-X (vp_find_vqs_msix).
+ * Interrupts: MSI-X when Message Control has Enable set, else INTx (line 0) with the ISR, as PCI requires.
  */
 public final class VirtioPciTransport extends VirtioTransport {
     public static final int INTX_LINE = 0;
@@ -36,8 +35,10 @@ public final class VirtioPciTransport extends VirtioTransport {
     private int msixConfigVector = NO_VECTOR;
     private int isr;
     private boolean intxHigh;
-    private Boolean msixEnabled;     // null: not reported by the hypervisor, inferred
+    private boolean msixEnabled;
     private boolean functionMask;
+    private boolean intxDisabled;
+    private final PciConfigSpace config;
 
     public VirtioPciTransport(final VirtioDevice device, final Supplier<GuestMemory> memory, final InterruptSink interrupts) {
         super(device, memory, interrupts);
@@ -48,7 +49,15 @@ public final class VirtioPciTransport extends VirtioTransport {
         msixMasked = new boolean[vectors];
         msixPending = new boolean[vectors];
         resetMsixTable();
+        config = new PciConfigSpace(layout, regions(), new PciConfigSpace.Listener() {
+            @Override public void msixControl(final boolean enable, final boolean mask) { setMsixControl(enable, mask); }
+
+            @Override public void intxDisable(final boolean disabled) { setIntxDisabled(disabled); }
+        }, guestErrors);
     }
+
+    /** PCI configuration space (the hypervisor forwards the guest's config accesses here). */
+    public PciConfigSpace config() { return config; }
 
     /** The regions, in data-plane order: [0] = BAR 4 (virtio structures), [1] = BAR 1 (MSI-X). */
     public List<MmioRegion> regions() { return List.of(modernBar, msixBar); }
@@ -58,19 +67,31 @@ public final class VirtioPciTransport extends VirtioTransport {
     /** The capability list for configuration space (also in {@link #layout()}). */
     public List<PciCapability> capabilities() { return layout.capabilities(); }
 
-    /** The hypervisor reports a write to the MSI-X capability's Message Control (Enable bit 15, Function Mask bit 14). */
-    public void setMsixControl(final boolean enable, final boolean mask) {
+    /** The guest wrote MSI-X Message Control (Enable bit 15, Function Mask bit 14; PCI 3.0 §6.8.2.3). */
+    private void setMsixControl(final boolean enable, final boolean mask) {
+        final boolean was = msixEnabled;
         msixEnabled = enable;
         functionMask = mask;
+        if (enable && !was && intxHigh) {        // leaving INTx: the line must not stay asserted
+            intxHigh = false;
+            interrupts.line(INTX_LINE, false);
+        }
         if (enable && !mask) for (int v = 0; v < vectors; v++) firePending(v);
     }
 
-    private boolean msixActive() {
-        if (msixEnabled != null) return msixEnabled;
-        if (msixConfigVector != NO_VECTOR) return true;
-        for (Virtqueue q : queues) if (q.msixVector() != NO_VECTOR) return true;
-        return false;
+    /** Command.INTx Disable: the function must not assert INTx (PCI 3.0 §6.2.2); the ISR keeps its bits. */
+    private void setIntxDisabled(final boolean disabled) {
+        intxDisabled = disabled;
+        if (disabled && intxHigh) {
+            intxHigh = false;
+            interrupts.line(INTX_LINE, false);
+        } else if (!disabled && isr != 0 && !msixEnabled && !intxHigh) {
+            intxHigh = true;
+            interrupts.line(INTX_LINE, true);
+        }
     }
+
+    private boolean msixActive() { return msixEnabled; }
 
     private void resetMsixTable() {
         for (int v = 0; v < vectors; v++) {
@@ -97,7 +118,7 @@ public final class VirtioPciTransport extends VirtioTransport {
 
     private void raiseIsr(final int bit) {
         isr |= bit;
-        if (!intxHigh) {
+        if (!intxHigh && !intxDisabled) {
             intxHigh = true;
             interrupts.line(INTX_LINE, true);
         }
@@ -136,8 +157,7 @@ public final class VirtioPciTransport extends VirtioTransport {
     public void functionReset() {
         reset();
         resetMsixTable();
-        msixEnabled = null;
-        functionMask = false;
+        config.reset();
     }
 
     // ---- common configuration ----

@@ -12,9 +12,9 @@ import dev.viommu.core.spi.InterruptSink;
 import dev.viommu.core.spi.Properties;
 import dev.viommu.core.spi.PropertyException;
 import dev.viommu.core.translate.Translation;
-import dev.viommu.virtio.guest.GuestAllocator;
-import dev.viommu.virtio.guest.GuestMmioTransport;
-import dev.viommu.virtio.guest.ViommuGuestDriver;
+import dev.viommu.virtio.fixture.GuestAllocator;
+import dev.viommu.virtio.fixture.GuestMmioTransport;
+import dev.viommu.virtio.fixture.DeviceTestDriver;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,13 +22,21 @@ import java.util.Map;
 
 /** A machine around a device built here (custom host binding), for device-level tests. */
 final class TestMachine implements GuestMachine {
-    final GuestMemory memory = GuestMemory.anonymous(0, 64L << 20);
+    final GuestMemory memory;
     final VirtioIommuDevice device;
     final List<Interrupt> interrupts = new ArrayList<>();
     final List<Invalidation> invalidations = new ArrayList<>();
     final GuestAllocator alloc = new GuestAllocator(0x10_0000, 0x100_0000);
 
+    /** A machine around a device built by the test (its own context and binding). */
+    TestMachine(final VirtioIommuDevice device, final GuestMemory memory) {
+        this.memory = memory;
+        this.device = device;
+        device.translation().addInvalidationListener((s, p, i, z) -> invalidations.add(new Invalidation(s, p, i, z)));
+    }
+
     TestMachine(final Map<String, ?> props, final HostBinding binding) {
+        this.memory = GuestMemory.anonymous(0, 64L << 20);
         final InterruptSink irq = new InterruptSink() {
             @Override public void msi(final long a, final int d) { interrupts.add(new Interrupt.Msi(a, d)); }
 
@@ -44,7 +52,7 @@ final class TestMachine implements GuestMachine {
         device.translation().addInvalidationListener((s, p, i, z) -> invalidations.add(new Invalidation(s, p, i, z)));
     }
 
-    ViommuGuestDriver driver() { return new ViommuGuestDriver(this, new GuestMmioTransport(this, 0), alloc); }
+    DeviceTestDriver driver() { return new DeviceTestDriver(this, new GuestMmioTransport(this, 0), alloc); }
 
     void add(final Endpoint e) {
         try {

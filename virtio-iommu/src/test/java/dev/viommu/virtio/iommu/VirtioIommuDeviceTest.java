@@ -6,7 +6,7 @@ import dev.viommu.core.host.HostException;
 import dev.viommu.core.posix.Errno;
 import dev.viommu.core.spi.Endpoint;
 import dev.viommu.core.translate.AccessType;
-import dev.viommu.virtio.guest.ViommuGuestDriver;
+import dev.viommu.virtio.fixture.DeviceTestDriver;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -14,19 +14,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import static dev.viommu.virtio.guest.ViommuGuestDriver.*;
+import static dev.viommu.virtio.fixture.DeviceTestDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 class VirtioIommuDeviceTest {
     static final int EP = 8;
 
-    private static int st(final ViommuGuestDriver d, final byte[] req) {
+    private static int st(final DeviceTestDriver d, final byte[] req) {
         d.sendReqSync(req);
-        return ViommuGuestDriver.status(req);
+        return DeviceTestDriver.status(req);
     }
 
-    private static ViommuGuestDriver booted(final TestMachine m) {
-        final ViommuGuestDriver d = m.driver();
+    private static DeviceTestDriver booted(final TestMachine m) {
+        final DeviceTestDriver d = m.driver();
         assertEquals(0, d.probe());
         return d;
     }
@@ -56,7 +56,7 @@ class VirtioIommuDeviceTest {
                 new Case(new long[][] {{0, 4}, {10, 14}}, 0, 14, S_OK, new boolean[] {false, false}));
         for (Case c : cases) {
             try (TestMachine m = machine(Map.of())) {
-                final ViommuGuestDriver d = booted(m);
+                final DeviceTestDriver d = booted(m);
                 assertEquals(S_OK, st(d, attachReq(1, EP, 0)));
                 for (long[] mp : c.maps()) assertEquals(S_OK, st(d, mapReq(1, mp[0] * P, (mp[1] + 1) * P - 1, 0x100_0000, MAP_F_READ)));
                 assertEquals(c.status(), st(d, unmapReq(1, c.us() * P, (c.ue() + 1) * P - 1)), c.toString());
@@ -68,7 +68,7 @@ class VirtioIommuDeviceTest {
     @Test
     void shouldMoveAnEndpointOnReattachAndDropAnEmptyDomainWithItsMappings() {
         try (TestMachine m = machine(Map.of())) {
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             assertEquals(S_OK, st(d, attachReq(1, EP, 0)));
             assertEquals(S_OK, st(d, mapReq(1, 0, 0xFFF, 0x100_0000, MAP_F_READ)));
             assertEquals(1, m.device.domainCount());
@@ -88,21 +88,21 @@ class VirtioIommuDeviceTest {
     void shouldRejectBypassFlagMismatchAndUnnegotiatedFlags() {
         try (TestMachine m = machine(Map.of())) {
             m.attachEmulated("ep2", EP + 1);
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             assertEquals(S_OK, st(d, attachReq(3, EP, 1)));
             assertEquals(S_INVAL, st(d, attachReq(3, EP + 1, 0)), "domain 3 is a bypass domain");
             assertEquals(S_INVAL, st(d, attachReq(4, EP + 1, 2)), "unknown flag");
             assertEquals(S_INVAL, st(d, unmapReq(3, 0, 0xFFF)), "UNMAP on a bypass domain");
         }
         try (TestMachine m = machine(Map.of())) {
-            final ViommuGuestDriver d = m.driver();
+            final DeviceTestDriver d = m.driver();
             assertEquals(0, d.probe(LINUX_FEATURES & ~(1L << F_BYPASS_CONFIG), true));
             assertEquals(S_INVAL, st(d, attachReq(3, EP, 1)), "ATTACH_F_BYPASS needs BYPASS_CONFIG");
             assertEquals(S_OK, st(d, attachReq(3, EP, 0)));
             assertEquals(S_INVAL, st(d, mapReq(3, 0, 0xFFF, 0, MAP_F_READ | 0x100)));
         }
         try (TestMachine m = machine(Map.of())) {
-            final ViommuGuestDriver d = m.driver();
+            final DeviceTestDriver d = m.driver();
             assertEquals(0, d.probe(LINUX_FEATURES & ~(1L << F_MMIO), true));
             assertEquals(S_OK, st(d, attachReq(3, EP, 0)));
             assertEquals(S_INVAL, st(d, mapReq(3, 0, 0xFFF, 0, MAP_F_READ | MAP_F_MMIO)), "MMIO needs F_MMIO");
@@ -112,7 +112,7 @@ class VirtioIommuDeviceTest {
     @Test
     void shouldEnforceInputAndDomainRanges() {
         try (TestMachine m = machine(Map.of("aw-bits", 39, "domain-range-start", 1, "domain-range-end", 10))) {
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             assertEquals((1L << 39) - 1, d.inputEnd);
             assertEquals(1 + 1, d.firstDomain);   // the driver reserved domain 1 for bypass
             assertEquals(10, d.lastDomain);
@@ -132,18 +132,18 @@ class VirtioIommuDeviceTest {
     @Test
     void shouldReportResvMemAndFailProbeThatDoesNotFit() {
         try (TestMachine m = machine(Map.of("reserved-regions", "0x8000000:0x80fffff, 0xfee80000:0xfeffffff"))) {
-            final ViommuGuestDriver d = booted(m);
-            final ViommuGuestDriver.Endpoint ep = new ViommuGuestDriver.Endpoint(EP);
+            final DeviceTestDriver d = booted(m);
+            final DeviceTestDriver.Endpoint ep = new DeviceTestDriver.Endpoint(EP);
             assertEquals(0, d.probeEndpoint(ep));
             // the reserved region that overlapped the MSI window lost the overlap
             assertEquals(List.of(new ResvMem(0, 0x800_0000L, 0x80F_FFFFL), new ResvMem(1, 0xFEE0_0000L, 0xFEEF_FFFFL),
                     new ResvMem(0, 0xFEF0_0000L, 0xFEFF_FFFFL)), ep.resvRegions);
-            assertEquals(-ENOENT, d.probeEndpoint(new ViommuGuestDriver.Endpoint(0x55)));
+            assertEquals(-ENOENT, d.probeEndpoint(new DeviceTestDriver.Endpoint(0x55)));
             assertEquals(S_OK, st(d, attachReq(1, EP, 0)));
             assertEquals(S_INVAL, st(d, mapReq(1, 0x800_0000L, 0x800_0FFFL, 0, MAP_F_READ)), "MAP over RESV_MEM");
         }
         try (TestMachine m = machine(Map.of("probe-size", 64, "reserved-regions", "0x1000:0x1fff,0x3000:0x3fff"))) {
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             final byte[] probe = d.probeReq(EP);
             assertEquals(-EINVAL, d.sendReqSync(probe), "72 bytes of properties do not fit in 64");
             for (int i = 72; i < 72 + 64; i++) assertEquals(0, probe[i], "no property written");
@@ -153,7 +153,7 @@ class VirtioIommuDeviceTest {
     @Test
     void shouldKeepTheBypassByteAcrossDeviceResetAndRestoreItOnSystemReset() {
         try (TestMachine m = machine(Map.of())) {
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             m.mmioWrite(0, 0x100 + 36, 1, 0);
             assertEquals(0, m.device.bypass());
             assertEquals(S_OK, st(d, attachReq(1, EP, 0)));
@@ -171,7 +171,7 @@ class VirtioIommuDeviceTest {
         final List<HostBindingEvent> events = new ArrayList<>();
         final List<Integer> usedIdxAtApply = new ArrayList<>();
         TestMachine m;
-        ViommuGuestDriver d;
+        DeviceTestDriver d;
         int failErrno;
         Class<?> failOn;
 
@@ -203,9 +203,9 @@ class VirtioIommuDeviceTest {
             b.m = m;
             m.add(passthrough(0x20));
             m.attachEmulated("emu", EP);
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             b.d = d;
-            final ViommuGuestDriver.Endpoint ep = new ViommuGuestDriver.Endpoint(0x20);
+            final DeviceTestDriver.Endpoint ep = new DeviceTestDriver.Endpoint(0x20);
             assertEquals(0, d.probeEndpoint(ep));
             assertTrue(ep.resvRegions.contains(new ResvMem(0, 0x8000_0000L, 0xBFFF_FFFFL)), "host reserved IOVA reported");
             // emulated endpoint: no events
@@ -237,7 +237,7 @@ class VirtioIommuDeviceTest {
         try (TestMachine m = new TestMachine(Map.of(), b)) {
             b.m = m;
             m.add(passthrough(0x20));
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             b.d = d;
             assertEquals(S_OK, st(d, attachReq(1, 0x20, 0)));
             b.failOn = HostBindingEvent.Map.class;
@@ -262,7 +262,7 @@ class VirtioIommuDeviceTest {
     @Test
     void shouldDropFaultsBeyondTheBacklogWithoutEventBuffers() {
         try (TestMachine m = machine(Map.of("boot-bypass", false))) {
-            final ViommuGuestDriver d = booted(m);
+            final DeviceTestDriver d = booted(m);
             for (int i = 0; i < 5000; i++) assertFalse(mapped(m, i * 4096L));
             d.handleInterrupts(0);
             assertEquals(d.eventQueue().size, d.faults.size(), "one fault per posted event buffer");

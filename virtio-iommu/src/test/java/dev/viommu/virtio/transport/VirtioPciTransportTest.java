@@ -2,9 +2,9 @@ package dev.viommu.virtio.transport;
 
 import dev.viommu.core.guest.DirectMachine;
 import dev.viommu.core.guest.GuestMachine;
-import dev.viommu.virtio.guest.GuestAllocator;
-import dev.viommu.virtio.guest.GuestPciTransport;
-import dev.viommu.virtio.guest.ViommuGuestDriver;
+import dev.viommu.virtio.fixture.GuestAllocator;
+import dev.viommu.virtio.fixture.GuestPciTransport;
+import dev.viommu.virtio.fixture.DeviceTestDriver;
 import dev.viommu.virtio.iommu.VirtioIommuDevice;
 import dev.viommu.virtio.spec.VirtioPciCap;
 import org.junit.jupiter.api.Test;
@@ -13,7 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.viommu.virtio.guest.ViommuGuestDriver.*;
+import static dev.viommu.virtio.fixture.DeviceTestDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 class VirtioPciTransportTest {
@@ -58,7 +58,7 @@ class VirtioPciTransportTest {
     @Test
     void shouldRaiseIntxAndClearItOnIsrRead() {
         try (DirectMachine m = pci()) {
-            final ViommuGuestDriver d = new ViommuGuestDriver(m, transport(m, false), new GuestAllocator(0x10_0000, 0x100_0000));
+            final DeviceTestDriver d = new DeviceTestDriver(m, transport(m, false), new GuestAllocator(0x10_0000, 0x100_0000));
             assertEquals(0, d.probe());
             m.takeInterrupts(0);
             assertEquals(1, m.dmaRead(8, GuestMachine.NO_PASID, 0x5000, new byte[4]), "DOMAIN fault");
@@ -72,9 +72,24 @@ class VirtioPciTransportTest {
     }
 
     @Test
+    void shouldNotAssertIntxWhileTheCommandRegisterDisablesIt() {
+        try (DirectMachine m = pci()) {
+            final DeviceTestDriver d = new DeviceTestDriver(m, transport(m, false), new GuestAllocator(0x10_0000, 0x100_0000));
+            assertEquals(0, d.probe());
+            m.takeInterrupts(0);
+            m.mmioWrite(0xFF, 4, 2, 0x0406);                   // Command: MEM | MASTER | INTx Disable
+            assertEquals(1, m.dmaRead(8, GuestMachine.NO_PASID, 0x5000, new byte[4]), "DOMAIN fault");
+            assertEquals(List.of(), m.takeInterrupts(0), "INTx disabled: the line stays low");
+            m.mmioWrite(0xFF, 4, 2, 0x0006);                   // re-enabled with the ISR still set: asserted now
+            assertEquals(List.of(new GuestMachine.Interrupt.Line(0, true)), m.takeInterrupts(0));
+            assertEquals(1, m.mmioRead(0, PciLayout.ISR_OFFSET, 1));
+        }
+    }
+
+    @Test
     void shouldDeliverMsixPerQueueVectorAndHoldItWhileMasked() {
         try (DirectMachine m = pci()) {
-            final ViommuGuestDriver d = new ViommuGuestDriver(m, transport(m, true), new GuestAllocator(0x10_0000, 0x100_0000));
+            final DeviceTestDriver d = new DeviceTestDriver(m, transport(m, true), new GuestAllocator(0x10_0000, 0x100_0000));
             assertEquals(0, d.probe());
             m.takeInterrupts(0);
             m.mmioWrite(1, 2 * 16 + 12, 4, 1);                 // mask vector 2 (the event queue)
@@ -94,14 +109,14 @@ class VirtioPciTransportTest {
     @Test
     void shouldHonourTheHypervisorsMsixFunctionMask() {
         try (DirectMachine m = pci()) {
-            final ViommuGuestDriver d = new ViommuGuestDriver(m, transport(m, true), new GuestAllocator(0x10_0000, 0x100_0000));
+            final DeviceTestDriver d = new DeviceTestDriver(m, transport(m, true), new GuestAllocator(0x10_0000, 0x100_0000));
             assertEquals(0, d.probe());
             m.takeInterrupts(0);
-            final VirtioPciTransport t = (VirtioPciTransport) ((VirtioIommuDevice) m.device()).transport();
-            t.setMsixControl(true, true);
+            final int cap = ((VirtioPciTransport) ((VirtioIommuDevice) m.device()).transport()).config().msixCapability();
+            m.mmioWrite(0xFF, cap + 2, 2, 0xC000);             // Message Control: Enable | Function Mask
             m.dmaRead(8, GuestMachine.NO_PASID, 0x5000, new byte[4]);
             assertEquals(List.of(), m.takeInterrupts(0));
-            t.setMsixControl(true, false);
+            m.mmioWrite(0xFF, cap + 2, 2, 0x8000);
             assertEquals(List.of(new GuestMachine.Interrupt.Msi(GuestPciTransport.MSI_ADDRESS, 2)), m.takeInterrupts(0));
         }
     }

@@ -3,10 +3,10 @@ package dev.viommu.virtio.transport;
 import dev.viommu.core.guest.DirectMachine;
 import dev.viommu.core.guest.GuestMachine;
 import dev.viommu.core.mem.GuestMemory;
-import dev.viommu.virtio.guest.GuestAllocator;
-import dev.viommu.virtio.guest.GuestMmioTransport;
-import dev.viommu.virtio.guest.GuestVirtqueue;
-import dev.viommu.virtio.guest.ViommuGuestDriver;
+import dev.viommu.virtio.fixture.GuestAllocator;
+import dev.viommu.virtio.fixture.GuestMmioTransport;
+import dev.viommu.virtio.fixture.GuestVirtqueue;
+import dev.viommu.virtio.fixture.DeviceTestDriver;
 import dev.viommu.virtio.iommu.VirtioIommuDevice;
 import dev.viommu.virtio.spec.VirtioMmioReg;
 import dev.viommu.virtio.spec.VirtioStatus;
@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Map;
 
-import static dev.viommu.virtio.guest.ViommuGuestDriver.*;
+import static dev.viommu.virtio.fixture.DeviceTestDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** virtio-mmio transport and split-virtqueue behaviour, driven through MMIO and guest RAM like a guest. */
@@ -28,8 +28,8 @@ class VirtioTransportTest {
         return m;
     }
 
-    private static ViommuGuestDriver driver(final GuestMachine m) {
-        return new ViommuGuestDriver(m, new GuestMmioTransport(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
+    private static DeviceTestDriver driver(final GuestMachine m) {
+        return new DeviceTestDriver(m, new GuestMmioTransport(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
     }
 
     private static int status(final GuestMachine m) { return m.read32(VirtioMmioReg.STATUS); }
@@ -51,7 +51,7 @@ class VirtioTransportTest {
     @Test
     void shouldRefuseFeaturesOkForUnofferedFeaturesOrWithoutVersion1() {
         try (DirectMachine m = mmio(Map.of())) {
-            final ViommuGuestDriver d = driver(m);
+            final DeviceTestDriver d = driver(m);
             final GuestMmioTransport t = new GuestMmioTransport(m, 0);
             t.reset();
             t.setStatus(3);
@@ -98,7 +98,7 @@ class VirtioTransportTest {
     @Test
     void shouldSetDeviceNeedsResetWhenTheAvailIndexRunsAheadOfTheRing() throws Exception {
         try (DirectMachine m = mmio(Map.of())) {
-            final ViommuGuestDriver d = driver(m);
+            final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe());
             d.handleInterrupts(0);
             d.requestQueue().setAvailIdxRaw(257);            // idx - last_avail > size
@@ -118,7 +118,7 @@ class VirtioTransportTest {
     @Test
     void shouldSetDeviceNeedsResetOnADescriptorLoop() throws Exception {
         try (DirectMachine m = mmio(Map.of())) {
-            final ViommuGuestDriver d = driver(m);
+            final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe(LINUX_FEATURES & ~(1L << F_INDIRECT_DESC), true));
             final GuestVirtqueue vq = d.requestQueue();
             final GuestMemory mem = m.memory();
@@ -142,7 +142,7 @@ class VirtioTransportTest {
     void shouldRejectNestedIndirectTablesAndIndirectWithoutTheFeature() throws Exception {
         for (boolean negotiated : new boolean[] {true, false}) {
             try (DirectMachine m = mmio(Map.of())) {
-                final ViommuGuestDriver d = driver(m);
+                final DeviceTestDriver d = driver(m);
                 assertEquals(0, d.probe(negotiated ? LINUX_FEATURES : LINUX_FEATURES & ~(1L << F_INDIRECT_DESC), true));
                 final GuestVirtqueue vq = d.requestQueue();
                 final GuestMemory mem = m.memory();
@@ -164,7 +164,7 @@ class VirtioTransportTest {
     @Test
     void shouldRejectAReadableDescriptorAfterAWritableOne() throws Exception {
         try (DirectMachine m = mmio(Map.of())) {
-            final ViommuGuestDriver d = driver(m);
+            final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe(LINUX_FEATURES & ~(1L << F_INDIRECT_DESC), true));
             // the driver's own add_sgs never does this: build the chain by hand (writable, then readable)
             final GuestVirtqueue vq = d.requestQueue();
@@ -185,7 +185,7 @@ class VirtioTransportTest {
     @Test
     void shouldSuppressInterruptsWithEventIdxAndPublishAvailEvent() throws Exception {
         try (DirectMachine m = mmio(Map.of())) {
-            final ViommuGuestDriver d = driver(m);
+            final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe());
             d.handleInterrupts(0);
             final GuestVirtqueue vq = d.requestQueue();
@@ -211,7 +211,7 @@ class VirtioTransportTest {
     @Test
     void shouldHonourNoInterruptWithoutEventIdxAndDeassertTheLineOnAck() throws Exception {
         try (DirectMachine m = mmio(Map.of())) {
-            final ViommuGuestDriver d = driver(m);
+            final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe(LINUX_FEATURES & ~(1L << F_EVENT_IDX), true));
             m.takeInterrupts(0);
             m.memory().write16(d.requestQueue().avail, 1);             // VRING_AVAIL_F_NO_INTERRUPT
@@ -228,7 +228,7 @@ class VirtioTransportTest {
     @Test
     void shouldTakeDoorbellsFromTheDataPlaneAndFromQueueNotify() throws Exception {
         try (DirectMachine m = mmio(Map.of())) {
-            final ViommuGuestDriver d = driver(m);
+            final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe());
             final GuestVirtqueue vq = d.requestQueue();
             final long buf = 0x40_0000;
