@@ -25,7 +25,10 @@ public final class Ratios {
 
     static List<Ratio> all() {
         final List<Ratio> all = new ArrayList<>(CORE);
+        all.addAll(dev.viommu.bench.smmuv3.SmmuV3Ratios.RATIOS);
         all.addAll(dev.viommu.bench.vtd.VtdRatios.RATIOS);
+        all.addAll(dev.viommu.bench.iommufd.IommufdRatios.RATIOS);
+        all.addAll(dev.viommu.bench.virtio.VirtioRatios.RATIOS);
         return all;
     }
 

@@ -273,6 +273,36 @@ public final class Iommufd implements AutoCloseable {
         };
     }
 
+    /**
+     * Whether {@code dev}'s IOMMU can nest: allocates a scratch IOAS, tries IOMMU_HWPT_ALLOC with NEST_PARENT on it
+     * and destroys what it made (hw info cannot tell: the kernel masks SMMUv3's S1P/S2P). EOPNOTSUPP or EINVAL from
+     * the allocation mean no; any other errno is thrown.
+     */
+    public boolean probeNestParent(final ObjectId.Device dev) throws HostException {
+        final ObjectId.Ioas scratch = ioasAlloc();
+        boolean nesting = false;
+        try {
+            final ObjectId.Hwpt parent = hwptAlloc(IOMMU_HWPT_ALLOC_NEST_PARENT, dev, scratch, IOMMU_HWPT_DATA_NONE, null, 0);
+            nesting = true;
+            destroy(parent);
+        } catch (final HostException e) {
+            if (nesting || (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EINVAL)) {
+                destroyAfterFailure(scratch, e);
+                throw e;
+            }
+        }
+        destroy(scratch);
+        return nesting;
+    }
+
+    private void destroyAfterFailure(final ObjectId id, final HostException cause) {
+        try {
+            destroy(id);
+        } catch (final HostException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
     /** IOMMU_GET_HW_INFO, raw: up to 64 bytes of type-specific data. */
     public RawHwInfo hwInfoRaw(final ObjectId.Device dev) throws HostException {
         final Scratch s = Scratch.get();
@@ -323,8 +353,13 @@ public final class Iommufd implements AutoCloseable {
      */
     public void getDirtyBitmap(final ObjectId.Hwpt hwpt, final long iova, final long length, final long pageSize,
                                final MemorySegment bitmap, final boolean noClear) throws HostException {
-        final long bits = Long.divideUnsigned(length, pageSize);
-        if (bitmap.byteSize() * 8 < bits) throw new IllegalArgumentException("bitmap too small for " + bits + " pages");
+        // bits as iova_bitmap counts them (shift = the page size's lowest set bit); 0s are the kernel's EINVAL
+        if (pageSize != 0 && length != 0) {
+            final long bits = ((length - 1) >>> Long.numberOfTrailingZeros(pageSize)) + 1;
+            if (Long.compareUnsigned(bits, bitmap.byteSize() * 8) > 0) {
+                throw new IllegalArgumentException("bitmap too small for " + bits + " pages");
+            }
+        }
         final MemorySegment a = Scratch.get().struct(IommuHwptGetDirtyBitmap.LAYOUT);
         IommuHwptGetDirtyBitmap.HWPT_ID.set(a, hwpt.value());
         IommuHwptGetDirtyBitmap.FLAGS.set(a, noClear ? IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0);

@@ -1,10 +1,13 @@
 package dev.viommu.backend.iommufd;
 
 import dev.viommu.backend.iommufd.uapi.FdIo;
+import dev.viommu.backend.iommufd.uapi.Scratch;
 import dev.viommu.core.host.HostBackend;
+import dev.viommu.core.host.HostCapabilities;
 import dev.viommu.core.host.HostDeviceRef;
 import dev.viommu.core.host.HostException;
 import dev.viommu.core.host.HwInfo;
+import dev.viommu.core.host.HwInfoDecoder;
 import dev.viommu.core.host.HwptAlloc;
 import dev.viommu.core.host.InvalidationEntry;
 import dev.viommu.core.host.InvalidationResult;
@@ -20,7 +23,9 @@ import dev.viommu.core.translate.AccessType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,6 +56,8 @@ public final class IommufdBackend implements HostBackend {
     private final LinkedHashMap<Integer, ObjectId> objects = new LinkedHashMap<>();
     private final Map<Integer, Integer> faultFds = new ConcurrentHashMap<>();
     private final Map<Integer, int[]> veventqs = new ConcurrentHashMap<>();  // id -> {fd, type, lastSeq}
+    /** Nesting probe results by device ID (a device's IOMMU does not change while it is bound). */
+    private final Map<Integer, Boolean> nestingProbed = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     public IommufdBackend(final Iommufd iommufd, final Supplier<GuestMemory> memory) {
@@ -99,6 +106,7 @@ public final class IommufdBackend implements HostBackend {
         final VfioDevice dev = devices.remove(d.value());
         if (dev == null) throw new HostException("unbind", Errno.ENOENT);
         deviceIommu.remove(d.value());
+        nestingProbed.remove(d.value());
         dev.close();
     }
 
@@ -108,11 +116,35 @@ public final class IommufdBackend implements HostBackend {
         return iommufd.hwInfo(d, deviceIommu.getOrDefault(d.value(), "unknown"));
     }
 
+    /**
+     * Hw info decoded, with nesting <em>probed</em>: a real kernel masks SMMUv3's IDR0.S1P/S2P from userspace, and
+     * other hw-info types say nothing about nesting, so the only reliable test is to try it. The probe allocates a
+     * scratch IOAS, asks for a NEST_PARENT HWPT on it for this device, and destroys both (four ioctls, once per
+     * bound device, cached). Success means nesting; EOPNOTSUPP or EINVAL from the allocation means none; any other
+     * failure (ENOMEM, ...) is thrown. On VT-d the probe agrees with ECAP.NEST (intel_iommu_domain_alloc_paging_flags
+     * refuses NEST_PARENT without nested_supported()), so a VT-d answer costs the probe too, but is never guessed.
+     */
+    @Override
+    public HostCapabilities capabilities(final ObjectId.Device d) throws HostException {
+        final HostCapabilities decoded = HwInfoDecoder.decode(hwInfo(d));
+        Boolean nesting = nestingProbed.get(d.value());
+        if (nesting == null) {
+            nesting = iommufd.probeNestParent(d);
+            nestingProbed.put(d.value(), nesting);
+        }
+        return decoded.withNesting(nesting);
+    }
+
     @Override
     public ObjectId.Ioas allocIoas() throws HostException {
         final ObjectId.Ioas id = iommufd.ioasAlloc();
         track(id);
         return id;
+    }
+
+    @Override
+    public void allowIovas(final ObjectId.Ioas ioas, final List<IovaRange> allowed) throws HostException {
+        iommufd.allowIovas(ioas, allowed);
     }
 
     @Override
@@ -174,6 +206,44 @@ public final class IommufdBackend implements HostBackend {
     }
 
     @Override
+    public void setDirtyTracking(final ObjectId.Hwpt hwpt, final boolean enable) throws HostException {
+        iommufd.setDirtyTracking(hwpt, enable);
+    }
+
+    /**
+     * IOMMU_HWPT_GET_DIRTY_BITMAP through a native copy of {@code bitmap}: the words are copied in (the kernel only
+     * sets bits, so what the caller had stays set), the kernel sets the dirty ones, and they are copied back. A
+     * bitmap shorter than the range needs is EFAULT before any call. Bitmaps up to 256 Ki pages use the thread's
+     * scratch memory; bigger ones a confined arena for the call.
+     */
+    @Override
+    public void getDirtyBitmap(final ObjectId.Hwpt hwpt, final long iova, final long length, final long pageSize,
+                               final long[] bitmap, final boolean noClear) throws HostException {
+        if (pageSize != 0 && length != 0) {
+            final long bits = ((length - 1) >>> Long.numberOfTrailingZeros(pageSize)) + 1;
+            if (Long.compareUnsigned(bits, (long) bitmap.length * 64) > 0) {
+                throw new HostException("IOMMU_HWPT_GET_DIRTY_BITMAP", Errno.EFAULT, "bitmap holds fewer than " + bits + " bits");
+            }
+        }
+        final long bytes = Math.max(8L, (long) bitmap.length * 8);
+        Arena arena = null;
+        try {
+            final MemorySegment words;
+            if (bytes <= Scratch.DATA_BYTES) {
+                words = Scratch.get().dataRaw(bytes);
+            } else {
+                arena = Arena.ofConfined();
+                words = arena.allocate(bytes, 8);
+            }
+            MemorySegment.copy(bitmap, 0, words, ValueLayout.JAVA_LONG, 0, bitmap.length);
+            iommufd.getDirtyBitmap(hwpt, iova, length, pageSize, words, noClear);
+            MemorySegment.copy(words, ValueLayout.JAVA_LONG, 0, bitmap, 0, bitmap.length);
+        } finally {
+            if (arena != null) arena.close();
+        }
+    }
+
+    @Override
     public ObjectId.Hwpt attach(final ObjectId.Device d, final int pasid, final ObjectId pt) throws HostException {
         return device(d, "VFIO_DEVICE_ATTACH_IOMMUFD_PT").attach(pt, pasid);
     }
@@ -186,7 +256,28 @@ public final class IommufdBackend implements HostBackend {
     @Override
     public ObjectId.Viommu allocViommu(final ObjectId.Device d, final int type, final ObjectId.Hwpt parent)
             throws HostException {
-        final ObjectId.Viommu id = iommufd.viommuAlloc(type, d, parent, null);
+        return allocViommu(d, type, parent, null);
+    }
+
+    /**
+     * IOMMU_VIOMMU_ALLOC with driver data: {@code driverData} is passed as data_uptr/data_len and, because drivers
+     * write their out fields into it (Tegra241 CMDQV's mmap offset and length, the selftest's loopback), copied
+     * back into the array after a successful call. Null or empty means no data.
+     */
+    @Override
+    public ObjectId.Viommu allocViommu(final ObjectId.Device d, final int type, final ObjectId.Hwpt parent,
+                                       final byte[] driverData) throws HostException {
+        final ObjectId.Viommu id;
+        if (driverData == null || driverData.length == 0) {
+            id = iommufd.viommuAlloc(type, d, parent, null);
+        } else {
+            try (Arena arena = Arena.ofConfined()) {
+                final MemorySegment data = arena.allocate(driverData.length, 8);
+                MemorySegment.copy(driverData, 0, data, ValueLayout.JAVA_BYTE, 0, driverData.length);
+                id = iommufd.viommuAlloc(type, d, parent, data);
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, driverData, 0, driverData.length);
+            }
+        }
         track(id);
         return id;
     }

@@ -1,9 +1,11 @@
 package dev.viommu.backend.sim;
 
 import dev.viommu.core.host.HostBackend;
+import dev.viommu.core.host.HostCapabilities;
 import dev.viommu.core.host.HostDeviceRef;
 import dev.viommu.core.host.HostException;
 import dev.viommu.core.host.HwInfo;
+import dev.viommu.core.host.HwInfoDecoder;
 import dev.viommu.core.host.HwptAlloc;
 import dev.viommu.core.host.InvalidationEntry;
 import dev.viommu.core.host.InvalidationResult;
@@ -112,6 +114,8 @@ public final class SimHostBackend implements HostBackend {
     private static final class Ioas {
         final int id;
         final TreeMap<Long, Area> areas = new TreeMap<>(Long::compareUnsigned);
+        /** IOMMU_IOAS_ALLOW_IOVAS: ranges no later reservation may intersect (iopt->allowed_itree). */
+        List<IovaRange> allowed = List.of();
         Ioas(final int id) { this.id = id; }
     }
 
@@ -124,6 +128,11 @@ public final class SimHostBackend implements HostBackend {
         final HwptAlloc.NestedData data;
         boolean dirtyEnabled;
         final TreeSet<Long> dirtyPages = new TreeSet<>(Long::compareUnsigned);
+        /**
+         * Whether device writes set dirty bits now: VT-d records only while SSADE is on (set by SET_DIRTY_TRACKING);
+         * an SMMUv3 domain with dirty ops always records (arm_smmu_set_dirty_tracking: "Always enabled").
+         */
+        boolean recordsDirty() { return dirtyCapable && (dirtyEnabled || !iommu.vtd()); }
         Hwpt(final int id, final HwptKind kind, final PIommu iommu, final boolean auto, final Ioas ioas,
              final Hwpt parentHwpt, final Viommu viommu, final boolean dirtyCapable, final boolean pasidCompat,
              final Fault fault, final HwptAlloc.NestedData data) {
@@ -388,6 +397,53 @@ public final class SimHostBackend implements HostBackend {
     }
 
     /**
+     * What the device's IOMMU can do: hw info decoded, with nesting from the configuration. A real SMMUv3 hides
+     * S1P/S2P from userspace (the IDRs are masked), so the real backend probes a NEST_PARENT allocation; the sim
+     * knows the answer from {@link SimConfig.Iommu#nesting()} and needs no probe. Logged as IOMMU_GET_HW_INFO.
+     */
+    @Override
+    public synchronized HostCapabilities capabilities(final ObjectId.Device d) throws HostException {
+        final HwInfo info = hwInfo(d);
+        final Dev dev = obj(d.value(), Dev.class);
+        return HwInfoDecoder.decode(info).withNesting(dev.iommu.spec.nesting());
+    }
+
+    /**
+     * IOMMU_IOAS_ALLOW_IOVAS as iommufd_ioas_load_iovas + iopt_set_allow_iova: a range with start >= last, or two
+     * ranges that overlap, EINVAL; a range intersecting what is already reserved (the host's ranges, the windows
+     * and aperture ends of attached devices' IOMMUs) EADDRINUSE, leaving the old list. An empty list clears it.
+     * Afterwards an attach that would reserve inside an allowed range fails with EADDRINUSE (iopt_reserve_iova).
+     * FIXED_IOVA maps are not restricted by it (iopt_check_iova only looks at reservations and areas), and
+     * IOVA_RANGES still reports the holes between reservations.
+     */
+    @Override
+    public synchronized void allowIovas(final ObjectId.Ioas id, final List<IovaRange> ranges) throws HostException {
+        final int c = begin("IOMMU_IOAS_ALLOW_IOVAS", id, ranges);
+        final Ioas ioas = ioas(c, id, Errno.ENOENT);
+        final List<IovaRange> loaded = new ArrayList<>(ranges.size());
+        for (final IovaRange r : ranges) {
+            if (Long.compareUnsigned(r.start(), r.last()) >= 0) throw fail(c, Errno.EINVAL, "start >= last");
+            for (final IovaRange o : loaded) {
+                if (overlaps(o, r.start(), r.last())) throw fail(c, Errno.EINVAL, "allowed ranges overlap");
+            }
+            loaded.add(r);
+        }
+        final List<IovaRange> reserved = reservedOf(ioas, null);
+        for (final IovaRange r : loaded) {
+            for (final IovaRange res : reserved) {
+                if (overlaps(res, r.start(), r.last())) throw fail(c, Errno.EADDRINUSE, "allowed range is reserved");
+            }
+        }
+        ioas.allowed = List.copyOf(loaded);
+    }
+
+    /** The allowed IOVA ranges of an IOAS (for assertions). */
+    public synchronized List<IovaRange> allowedIovas(final ObjectId.Ioas id) {
+        final Ioas i = obj(id.value(), Ioas.class);
+        return i == null ? List.of() : i.allowed;
+    }
+
+    /**
      * IOMMU_IOAS_MAP with FIXED_IOVA. Checks as iopt_check_iova (io_pagetable.c): alignment EINVAL, wrap
      * EOVERFLOW, reserved EINVAL, existing mapping EEXIST; a gpa outside guest RAM is EFAULT (a bad user VA).
      */
@@ -406,6 +462,15 @@ public final class SimHostBackend implements HostBackend {
         if (overlapping(ioas, iova, last) != null) throw fail(c, Errno.EEXIST, "already mapped");
         if (!memory.get().contains(gpa, length)) throw fail(c, Errno.EFAULT, "not guest RAM");
         ioas.areas.put(iova, new Area(iova, length, gpa, prot & (AccessType.READ | AccessType.WRITE)));
+    }
+
+    /** Unmapping removes the PTEs and with them their dirty bits, in every paging HWPT over the IOAS. */
+    private void dropDirty(final Ioas ioas, final long iova, final long last) {
+        for (final Object o : objects.values()) {
+            if (o instanceof Hwpt h && h.ioas == ioas && !h.dirtyPages.isEmpty()) {
+                h.dirtyPages.subSet(iova, true, last, true).clear();
+            }
+        }
     }
 
     /** The lowest area intersecting {@code [iova, last]}, or null. */
@@ -435,6 +500,7 @@ public final class SimHostBackend implements HostBackend {
         if (iova == 0 && length == -1L) {
             for (final Area a : ioas.areas.values()) unmapped += a.length();
             ioas.areas.clear();
+            dropDirty(ioas, 0, -1L);
             return unmapped;
         }
         if (iova == -1L || length == -1L) throw fail(c, Errno.EOVERFLOW, "iova/length >= ULONG_MAX");
@@ -448,6 +514,7 @@ public final class SimHostBackend implements HostBackend {
                         + Long.toHexString(a.last()) + "] only partly covered");
             }
             ioas.areas.remove(a.iova());
+            dropDirty(ioas, a.iova(), a.last());
             unmapped += a.length();
         }
         if (unmapped == 0) throw fail(c, Errno.ENOENT, "nothing mapped");
@@ -567,13 +634,16 @@ public final class SimHostBackend implements HostBackend {
             if ((v.flags() & 1) != 0 && (ecap & (1L << 31)) == 0) throw fail(c, Errno.EINVAL, "SRE without ECAP.SRS");
             if ((v.flags() & 2) != 0 && (ecap & (1L << 34)) == 0) throw fail(c, Errno.EINVAL, "EAFE without ECAP.EAFS");
         }
-        // the IOAS must not already map what the device's IOMMU reserves (iopt_reserve_iova: EADDRINUSE)
+        // the IOAS must not already map or allow what the device's IOMMU reserves (iopt_reserve_iova: EADDRINUSE)
         final Ioas s2 = h.s2();
         if (!devicesOn(s2).contains(dev)) {
             for (final IovaRange r : reservedOf(s2, dev)) {
-                if (overlapping(s2, r.start(), r.last()) != null) {
+                final boolean mapped = overlapping(s2, r.start(), r.last()) != null;
+                final boolean allowed = s2.allowed.stream().anyMatch(a -> overlaps(a, r.start(), r.last()));
+                if (mapped || allowed) {
                     if (h.auto && h.iommu == dev.iommu && countUsers(h) == 0) objects.remove(h.id);
-                    throw fail(c, 98 /* EADDRINUSE */, "mapping overlaps a reserved region");
+                    throw fail(c, Errno.EADDRINUSE, mapped ? "mapping overlaps a reserved region"
+                            : "an allowed IOVA range overlaps a reserved region");
                 }
             }
         }
@@ -631,12 +701,29 @@ public final class SimHostBackend implements HostBackend {
     @Override
     public synchronized ObjectId.Viommu allocViommu(final ObjectId.Device d, final int type, final ObjectId.Hwpt parent)
             throws HostException {
-        final int c = begin("IOMMU_VIOMMU_ALLOC", d, type, parent);
-        final Dev dev = dev(c, d);
+        return allocViommu(d, type, parent, null);
+    }
+
+    /**
+     * IOMMU_VIOMMU_ALLOC in iommufd_viommu_alloc_ioctl's order: type DEFAULT EOPNOTSUPP; unknown device ENOENT; a
+     * driver without vIOMMU support for the type (VT-d has none in 7.3; an SMMUv3 without nesting or a type other
+     * than ARM_SMMUV3: arm_smmu_get_viommu_size returns 0) EOPNOTSUPP; hwpt_id not a paging HWPT ENOENT, not a nest
+     * parent EINVAL; the parent on another SMMU EINVAL (arm_vsmmu_init). ARM_SMMUV3 takes no driver data: a
+     * {@code driverData} array is accepted and left as it is, as the kernel ignores it for that type.
+     */
+    @Override
+    public synchronized ObjectId.Viommu allocViommu(final ObjectId.Device d, final int type, final ObjectId.Hwpt parent,
+                                                    final byte[] driverData) throws HostException {
+        final int c = begin("IOMMU_VIOMMU_ALLOC", d, type, parent, driverData == null ? 0 : driverData.length);
         if (type == 0) throw fail(c, Errno.EOPNOTSUPP, "IOMMU_VIOMMU_TYPE_DEFAULT");
+        final Dev dev = dev(c, d);
+        if (dev.iommu.vtd()) throw fail(c, Errno.EOPNOTSUPP, "intel-iommu has no vIOMMU");
+        if (!dev.iommu.spec.nesting() || type != VIOMMU_TYPE_ARM_SMMUV3) {
+            throw fail(c, Errno.EOPNOTSUPP, "vIOMMU type " + type + " on " + dev.iommu.spec.name());
+        }
         final Hwpt p = parent == null ? null : obj(parent.value(), Hwpt.class);
-        if (p == null || p.kind != HwptKind.NEST_PARENT) throw fail(c, Errno.EINVAL, "hwpt_id is not a nest parent");
-        if (dev.iommu.vtd() || type != VIOMMU_TYPE_ARM_SMMUV3) throw fail(c, Errno.EOPNOTSUPP, "vIOMMU type " + type);
+        if (p == null || p.kind == HwptKind.NESTED) throw fail(c, Errno.ENOENT, "hwpt_id is not a paging HWPT");
+        if (p.kind != HwptKind.NEST_PARENT) throw fail(c, Errno.EINVAL, "hwpt_id is not a nest parent");
         if (p.iommu != dev.iommu) throw fail(c, Errno.EINVAL, "S2 parent on another SMMU");  // arm_vsmmu_init
         final Viommu v = new Viommu(id(), dev.iommu, p, type);
         objects.put(v.id, v);
@@ -943,7 +1030,7 @@ public final class SimHostBackend implements HostBackend {
                 lastFaultAddr = a;
                 return DmaStatus.FAULT;
             }
-            if (write && dirty != null && dirty.dirtyEnabled) {
+            if (write && dirty != null && dirty.recordsDirty()) {
                 for (long p = a & ~(PAGE - 1); Long.compareUnsigned(p, a + chunk - 1) <= 0; p += PAGE) dirty.dirtyPages.add(p);
             }
             done += chunk;
@@ -951,36 +1038,61 @@ public final class SimHostBackend implements HostBackend {
         return DmaStatus.OK;
     }
 
-    /** IOMMU_HWPT_SET_DIRTY_TRACKING on a paging HWPT allocated with DIRTY_TRACKING (else EINVAL/EOPNOTSUPP). */
+    /**
+     * IOMMU_HWPT_SET_DIRTY_TRACKING as iommufd_hwpt_set_dirty_tracking + iopt_set_dirty_tracking: not a paging HWPT
+     * (unknown, or nested) ENOENT; allocated without DIRTY_TRACKING (no dirty ops) EOPNOTSUPP. Enabling clears the
+     * dirty state first (a clean snapshot); disabling keeps what was recorded, so a final read still sees it.
+     */
+    @Override
     public synchronized void setDirtyTracking(final ObjectId.Hwpt hwpt, final boolean enable) throws HostException {
         final int c = begin("IOMMU_HWPT_SET_DIRTY_TRACKING", hwpt, enable);
-        final Hwpt h = obj(hwpt.value(), Hwpt.class);
-        if (h == null || h.kind == HwptKind.NESTED) throw fail(c, Errno.ENOENT, "paging HWPT");
+        final Hwpt h = pagingHwpt(hwpt);
+        if (h == null) throw fail(c, Errno.ENOENT, "not a paging HWPT");
         if (!h.dirtyCapable) throw fail(c, Errno.EOPNOTSUPP, "allocated without DIRTY_TRACKING");
+        if (enable) h.dirtyPages.clear();
         h.dirtyEnabled = enable;
-        if (!enable) h.dirtyPages.clear();
+    }
+
+    private Hwpt pagingHwpt(final ObjectId.Hwpt id) {
+        final Hwpt h = id == null ? null : obj(id.value(), Hwpt.class);
+        return h == null || h.kind == HwptKind.NESTED ? null : h;
     }
 
     /**
-     * IOMMU_HWPT_GET_DIRTY_BITMAP: bit i of the result is page {@code iova + i*pageSize}; clears what it reports
-     * unless {@code noClear}.
+     * IOMMU_HWPT_GET_DIRTY_BITMAP as iommufd_hwpt_get_dirty_bitmap: not a paging HWPT ENOENT; then
+     * iommufd_check_iova_range: length 0 EINVAL, iova + length wrapping EOVERFLOW, iova or end not 4 KiB aligned
+     * (the IOAS alignment) EINVAL, page size 0 EINVAL, iova or end not page-size aligned EINVAL; then no dirty ops
+     * EOPNOTSUPP. Bit i stands for {@code [iova + i*pageSize, +pageSize)} (the shift is the page size's lowest set
+     * bit, as iova_bitmap); bits are only ever set, never cleared, as the kernel does, so pass a zeroed bitmap. A
+     * bitmap with fewer bits than the range needs is EFAULT (the kernel would write past the user buffer).
+     * Reported pages are cleared unless {@code noClear}.
      */
-    public synchronized long[] getDirtyBitmap(final ObjectId.Hwpt hwpt, final long iova, final long length,
-                                              final long pageSize, final boolean noClear) throws HostException {
-        final int c = begin("IOMMU_HWPT_GET_DIRTY_BITMAP", hwpt, iova, length, pageSize);
-        final Hwpt h = obj(hwpt.value(), Hwpt.class);
-        if (h == null || h.kind == HwptKind.NESTED) throw fail(c, Errno.ENOENT, "paging HWPT");
-        if (pageSize < PAGE || Long.bitCount(pageSize) != 1 || (iova & (pageSize - 1)) != 0 || length <= 0) {
-            throw fail(c, Errno.EINVAL, "geometry");
+    @Override
+    public synchronized void getDirtyBitmap(final ObjectId.Hwpt hwpt, final long iova, final long length,
+                                            final long pageSize, final long[] bitmap, final boolean noClear)
+            throws HostException {
+        final int c = begin("IOMMU_HWPT_GET_DIRTY_BITMAP", hwpt, iova, length, pageSize, noClear);
+        final Hwpt h = pagingHwpt(hwpt);
+        if (h == null) throw fail(c, Errno.ENOENT, "not a paging HWPT");
+        if (length == 0) throw fail(c, Errno.EINVAL, "length 0");
+        final long last = iova + length - 1;
+        if (Long.compareUnsigned(last, iova) < 0) throw fail(c, Errno.EOVERFLOW, "iova + length wraps");
+        if ((iova & (PAGE - 1)) != 0 || ((last + 1) & (PAGE - 1)) != 0) throw fail(c, Errno.EINVAL, "not IOAS aligned");
+        if (pageSize == 0) throw fail(c, Errno.EINVAL, "page_size 0");
+        if ((iova & (pageSize - 1)) != 0 || ((last + 1) & (pageSize - 1)) != 0) throw fail(c, Errno.EINVAL, "not page_size aligned");
+        final int shift = Long.numberOfTrailingZeros(pageSize);
+        final long bits = ((last - iova) >>> shift) + 1;
+        if (bitmap == null || Long.compareUnsigned(bits, (long) bitmap.length * 64) > 0) {
+            throw fail(c, Errno.EFAULT, "bitmap holds fewer than " + bits + " bits");
         }
-        final long pages = length / pageSize;
-        final long[] bitmap = new long[(int) ((pages + 63) / 64)];
-        for (final Long p : List.copyOf(h.dirtyPages.subSet(iova, true, iova + length - 1, true))) {
-            final long i = (p - iova) / pageSize;
-            bitmap[(int) (i / 64)] |= 1L << (i % 64);
+        if (!h.dirtyCapable) throw fail(c, Errno.EOPNOTSUPP, "no dirty ops");
+        final List<Long> hits = List.copyOf(h.dirtyPages.subSet(iova & ~(PAGE - 1), true, last, true));
+        for (final long p : hits) {
+            final long from = Long.compareUnsigned(p, iova) < 0 ? iova : p;
+            final long to = Long.compareUnsigned(p + PAGE - 1, last) > 0 ? last : p + PAGE - 1;
+            for (long b = (from - iova) >>> shift; b <= (to - iova) >>> shift; b++) bitmap[(int) (b >>> 6)] |= 1L << (b & 63);
             if (!noClear) h.dirtyPages.remove(p);
         }
-        return bitmap;
     }
 
     /** The mappings of an IOAS as {iova, length, gpa, prot} tuples (for assertions). */

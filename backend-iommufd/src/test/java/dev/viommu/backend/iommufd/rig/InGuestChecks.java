@@ -2,20 +2,24 @@ package dev.viommu.backend.iommufd.rig;
 
 import dev.viommu.backend.iommufd.EventFds;
 import dev.viommu.backend.iommufd.Iommufd;
+import dev.viommu.backend.iommufd.IommufdBackend;
 import dev.viommu.backend.iommufd.VfioDevice;
 import dev.viommu.backend.iommufd.uapi.IommuTestCmd;
 import dev.viommu.backend.iommufd.uapi.IommufdUapi;
 import dev.viommu.backend.iommufd.uapi.Scratch;
 import dev.viommu.backend.iommufd.uapi.VfioUapi;
 import dev.viommu.core.host.HostCapabilities;
+import dev.viommu.core.host.HostDeviceRef;
 import dev.viommu.core.host.HostException;
 import dev.viommu.core.host.HwInfo;
 import dev.viommu.core.host.HwInfoDecoder;
 import dev.viommu.core.host.HwptAlloc;
 import dev.viommu.core.host.InvalidationResult;
+import dev.viommu.core.host.IovaRange;
 import dev.viommu.core.host.ObjectId;
 import dev.viommu.core.host.PageRequest;
 import dev.viommu.core.host.VEvent;
+import dev.viommu.core.mem.GuestMemory;
 import dev.viommu.core.posix.Errno;
 
 import java.lang.foreign.Arena;
@@ -73,10 +77,20 @@ public final class InGuestChecks {
         } catch (final HostException e) {
             check("real-vtd", false, e.getMessage());
         }
+        try {
+            spi();
+        } catch (final HostException e) {
+            check("spi", false, e.getMessage());
+        }
         try (Iommufd fd = Iommufd.open(); Arena arena = Arena.ofConfined()) {
             mock(fd, arena);
         } catch (final HostException e) {
             check("mock", false, e.getMessage());
+        }
+        try (Iommufd fd = Iommufd.open(); Arena arena = Arena.ofConfined()) {
+            mockDirty(fd, arena);
+        } catch (final HostException e) {
+            check("mock-dirty", false, e.getMessage());
         }
         System.out.println("RESULT " + (failures == 0 ? "PASS" : "FAIL") + " failures=" + failures);
         System.exit(failures == 0 ? 0 : 1);
@@ -107,8 +121,21 @@ public final class InGuestChecks {
                     new HwptAlloc.NestedData.VtdS1(0, 0x1000, 48), null)));
             check("nested-refused", nestedErrno == Errno.EINVAL, Errno.name(nestedErrno));
             fd.destroy(paging);
+            final int dirtyErrno = errnoOf(() -> fd.hwptAlloc(new HwptAlloc.Paging(id, ioas, true, null)));
+            check("dirty-tracking-eopnotsupp", dirtyErrno == Errno.EOPNOTSUPP, Errno.name(dirtyErrno) + " (QEMU's VT-d has no SSADS)");
+            // an allowed range that the device's IOMMU would reserve (the MSI window) makes the attach fail
+            final ObjectId.Ioas guarded = fd.ioasAlloc();
+            fd.allowIovas(guarded, List.of(new IovaRange(0xFEE0_0000L, 0xFEEF_FFFFL)));
+            final int guardedErrno = errnoOf(() -> dev.attach(guarded, -1));
+            check("allow-iovas-attach-eaddrinuse", guardedErrno == Errno.EADDRINUSE, Errno.name(guardedErrno));
+            fd.destroy(guarded);
             final ObjectId.Hwpt hwpt = dev.attach(ioas, -1);
             check("attach", hwpt.value() > 0, "hwpt=" + hwpt.value() + " ranges=" + fd.iovaRanges(ioas).ranges());
+            fd.allowIovas(ioas, List.of(new IovaRange(0x100000, 0x7FFF_FFFFL)));
+            final int overMsi = errnoOf(() -> fd.allowIovas(ioas, List.of(new IovaRange(0xFED0_0000L, 0xFEFF_FFFFL))));
+            final int empty = errnoOf(() -> fd.allowIovas(ioas, List.of(new IovaRange(0x2000, 0x2000))));
+            check("allow-iovas", overMsi == Errno.EADDRINUSE && empty == Errno.EINVAL,
+                    "[0x100000,0x7fffffff] ok; over the MSI window " + Errno.name(overMsi) + "; start == last " + Errno.name(empty));
             final MemorySegment src = arena.allocate(4096, 4096), dst = arena.allocate(4096, 4096);
             for (int i = 0; i < 4096; i++) src.set(ValueLayout.JAVA_BYTE, i, (byte) (i * 7 + 3));
             final long iova = 0x100000;
@@ -147,6 +174,27 @@ public final class InGuestChecks {
         }
     }
 
+    /**
+     * The host SPI end to end on the real VT-d: IommufdBackend binds the cdev, probes capabilities (nesting by a
+     * NEST_PARENT allocation on a scratch IOAS), allows IOVAs, attaches, and tears everything down at close.
+     */
+    static void spi() throws Exception {
+        try (IommufdBackend b = IommufdBackend.open(Iommufd.DEV_IOMMU, GuestMemory::empty)) {
+            final ObjectId.Device d = b.bindDevice(HostDeviceRef.path("/dev/vfio/devices/vfio0"));
+            final HostCapabilities caps = b.capabilities(d);
+            check("spi-capabilities", caps.kind() == HostCapabilities.Kind.VTD && !caps.nesting()
+                    && caps.inputAddressBits() >= 39 && !caps.dirtyTracking(), caps.toString());
+            final ObjectId.Ioas ioas = b.allocIoas();
+            b.allowIovas(ioas, List.of(new IovaRange(0x100000, 0xFEDF_FFFFL)));
+            final ObjectId.Hwpt h = b.attach(d, -1, ioas);
+            final boolean kept = b.iovaRanges(ioas).stream().anyMatch(r -> r.contains(0x100000, 0xFED0_0000L));
+            check("spi-allow-iovas-attach", h.value() > 0 && kept, "ranges=" + b.iovaRanges(ioas));
+            final int dirty = errnoOf(() -> b.setDirtyTracking(h, true));
+            check("spi-dirty-eopnotsupp", dirty == Errno.EOPNOTSUPP, Errno.name(dirty) + " (no dirty ops on this domain)");
+        }
+        check("spi-teardown", true, "IommufdBackend.close");
+    }
+
     static void dev_close(final int fd) { dev.viommu.backend.iommufd.uapi.FdIo.close(fd); }
 
     static MemorySegment testCmd(final int op, final int id) {
@@ -170,7 +218,19 @@ public final class InGuestChecks {
         final ObjectId.Device idev = new ObjectId.Device(IommuTestCmd.MOCK_DOMAIN_OUT_IDEV_ID.get(c));
         final Iommufd.RawHwInfo raw = fd.hwInfoRaw(idev);
         check("mock-hw-info", raw.type() == IommuTestCmd.IOMMU_HW_INFO_TYPE_SELFTEST, "type=0x" + Integer.toHexString(raw.type()));
+        check("mock-nesting-probe", fd.probeNestParent(idev), "NEST_PARENT on a scratch IOAS succeeds on the mock");
         final ObjectId.Hwpt parent = fd.hwptAlloc(IommufdUapi.IOMMU_HWPT_ALLOC_NEST_PARENT, idev, ioas, 0, null, 0);
+        // iommu_viommu_selftest {in_data, out_data, out_mmap_offset, out_mmap_length}: the driver writes back
+        final byte[] data = new byte[24];
+        MemorySegment.ofArray(data).set(ValueLayout.JAVA_INT_UNALIGNED, 0, 0x1234abcd);
+        final IommufdBackend spi = new IommufdBackend(fd, GuestMemory::empty);
+        final ObjectId.Viommu dataVi = spi.allocViommu(idev, IommuTestCmd.IOMMU_VIOMMU_TYPE_SELFTEST, parent, data);
+        final MemorySegment out = MemorySegment.ofArray(data);
+        final int loop = out.get(ValueLayout.JAVA_INT_UNALIGNED, 4);
+        final long mmapLen = out.get(ValueLayout.JAVA_LONG_UNALIGNED, 16);
+        check("viommu-driver-data", loop == 0x1234abcd && mmapLen == 8192,
+                "out_data=0x" + Integer.toHexString(loop) + " out_mmap_length=" + mmapLen);
+        fd.destroy(dataVi);
         final MemorySegment sel = arena.allocate(8, 8);
         sel.set(ValueLayout.JAVA_INT, 0, IommuTestCmd.IOMMU_TEST_IOTLB_DEFAULT);
         final ObjectId.Hwpt nested = fd.hwptAlloc(0, idev, parent, IommuTestCmd.IOMMU_HWPT_DATA_SELFTEST, sel, 0);
@@ -250,5 +310,62 @@ public final class InGuestChecks {
         fd.destroy(stdev);
         fd.destroy(ioas);
         check("mock-teardown", true, "");
+    }
+
+    /**
+     * Dirty tracking through the mock IOMMU (FIXTURE(iommufd_dirty_tracking)): a DIRTY_TRACKING paging HWPT over an
+     * IOAS with a mapping, tracking enabled through the SPI, pages marked by IOMMU_TEST_OP_DIRTY ("device writes"),
+     * then read back through IommufdBackend.getDirtyBitmap, with and without NO_CLEAR.
+     */
+    static void mockDirty(final Iommufd fd, final Arena arena) throws Exception {
+        final ObjectId.Ioas ioas = fd.ioasAlloc();
+        MemorySegment c = testCmd(IommuTestCmd.IOMMU_TEST_OP_MOCK_DOMAIN, ioas.value());
+        if (fd.ioctl(IommuTestCmd.IOMMU_TEST_CMD, c) != 0) {
+            check("mock-dirty-domain", false, "MOCK_DOMAIN failed");
+            return;
+        }
+        final int stdev = IommuTestCmd.MOCK_DOMAIN_OUT_STDEV_ID.get(c);
+        final ObjectId.Device idev = new ObjectId.Device(IommuTestCmd.MOCK_DOMAIN_OUT_IDEV_ID.get(c));
+        final long iova = IommuTestCmd.MOCK_APERTURE_START, len = 16 * 4096;
+        final MemorySegment buf = arena.allocate(len, 4096);
+        // one IOAS_MAP per page: a single map of physically contiguous pages may get larger leaves (the mock's
+        // page table coalesces), and a dirty leaf reports all its pages; per-page maps keep every leaf at 4 KiB
+        for (long off = 0; off < len; off += 4096) {
+            fd.map(ioas, IommufdUapi.IOMMU_IOAS_MAP_FIXED_IOVA | IommufdUapi.IOMMU_IOAS_MAP_READABLE
+                    | IommufdUapi.IOMMU_IOAS_MAP_WRITEABLE, buf.address() + off, 4096, iova + off);
+        }
+        final IommufdBackend spi = new IommufdBackend(fd, GuestMemory::empty);
+        final ObjectId.Hwpt plain = fd.hwptAlloc(0, idev, ioas, 0, null, 0);
+        final int noOps = errnoOf(() -> spi.setDirtyTracking(plain, true));
+        check("dirty-tracking-without-flag-eopnotsupp", noOps == Errno.EOPNOTSUPP, Errno.name(noOps));
+        fd.destroy(plain);
+        final ObjectId.Hwpt hwpt = fd.hwptAlloc(IommufdUapi.IOMMU_HWPT_ALLOC_DIRTY_TRACKING, idev, ioas, 0, null, 0);
+        spi.setDirtyTracking(hwpt, true);
+        final MemorySegment marks = arena.allocate(8, 8);
+        marks.set(ValueLayout.JAVA_LONG, 0, 0b100101L);          // pages 0, 2 and 5 "written by the device"
+        c = testCmd(IommuTestCmd.IOMMU_TEST_OP_DIRTY, hwpt.value());
+        IommuTestCmd.DIRTY_IOVA.set(c, iova);
+        IommuTestCmd.DIRTY_LENGTH.set(c, len);
+        IommuTestCmd.DIRTY_PAGE_SIZE.set(c, 4096);
+        IommuTestCmd.DIRTY_UPTR.set(c, marks.address());
+        final int rc = fd.ioctl(IommuTestCmd.IOMMU_TEST_CMD, c);
+        final long nr = IommuTestCmd.DIRTY_OUT_NR_DIRTY.get(c);
+        check("mock-dirty-mark", rc == 0 && nr == 3, "rc=" + rc + " out_nr_dirty=" + nr);
+        final long[] keep = new long[1], clear = new long[1], after = new long[1];
+        spi.getDirtyBitmap(hwpt, iova, len, 4096, keep, true);
+        spi.getDirtyBitmap(hwpt, iova, len, 4096, clear, false);
+        spi.getDirtyBitmap(hwpt, iova, len, 4096, after, false);
+        check("mock-dirty-bitmap", keep[0] == 0b100101L && clear[0] == 0b100101L && after[0] == 0,
+                String.format("no-clear 0x%x, clear 0x%x, then 0x%x", keep[0], clear[0], after[0]));
+        final int geometry = errnoOf(() -> spi.getDirtyBitmap(hwpt, iova, len, 0, new long[1], false));
+        final int shortMap = errnoOf(() -> spi.getDirtyBitmap(hwpt, iova, 65 * 4096L, 4096, new long[1], false));
+        check("dirty-bitmap-errors", geometry == Errno.EINVAL && shortMap == Errno.EFAULT,
+                "page_size 0 " + Errno.name(geometry) + "; 65 pages into 64 bits " + Errno.name(shortMap));
+        spi.setDirtyTracking(hwpt, false);
+        fd.destroy(hwpt);
+        fd.unmap(ioas, 0, -1L);
+        fd.destroy(stdev);
+        fd.destroy(ioas);
+        check("mock-dirty-teardown", true, "");
     }
 }

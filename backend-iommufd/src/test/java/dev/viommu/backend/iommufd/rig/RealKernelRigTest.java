@@ -22,18 +22,24 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class RealKernelRigTest {
     static final List<String> EXPECTED = List.of("ioas-alloc", "bind", "get-hw-info", "vtd-decode",
-            "nest-parent-eopnotsupp", "viommu-refused", "nested-refused", "attach", "map", "map-overlap-eexist",
+            "nest-parent-eopnotsupp", "viommu-refused", "nested-refused", "dirty-tracking-eopnotsupp",
+            "allow-iovas-attach-eaddrinuse", "attach", "allow-iovas", "map", "map-overlap-eexist",
             "region-info", "edu-id", "edu-dma-roundtrip", "unmap", "edu-dma-after-unmap-blocked",
-            "unmap-nothing-enoent", "fault-queue-alloc", "teardown", "mock-domain", "mock-hw-info",
-            "mock-nested-hwpt", "mock-attach-nested", "destroy-attached-ebusy", "invalidate-partial-entry-num",
+            "unmap-nothing-enoent", "fault-queue-alloc", "teardown", "spi-capabilities", "spi-allow-iovas-attach",
+            "spi-dirty-eopnotsupp", "spi-teardown", "mock-domain", "mock-hw-info", "mock-nesting-probe",
+            "viommu-driver-data", "mock-nested-hwpt", "mock-attach-nested", "destroy-attached-ebusy", "invalidate-partial-entry-num",
             "invalidate-ok", "viommu-vdevice", "veventq-second-eexist", "attach-viommu-nested", "vevent-read",
-            "viommu-invalidate", "iopf-read", "iopf-respond", "iopf-respond-again-einval", "mock-teardown");
+            "viommu-invalidate", "iopf-read", "iopf-respond", "iopf-respond-again-einval", "mock-teardown",
+            "dirty-tracking-without-flag-eopnotsupp", "mock-dirty-mark", "mock-dirty-bitmap", "dirty-bitmap-errors",
+            "mock-dirty-teardown");
 
     @Test
     void shouldPassEveryCheckAgainstTheRealKernel() throws Exception {
         Path root = Path.of(System.getProperty("user.dir")).toAbsolutePath();
         while (root != null && !Files.exists(root.resolve("tools/rig/run-vm.sh"))) root = root.getParent();
-        final Path cache = Path.of(System.getProperty("user.home"), ".cache/viommu-rig");
+        final String cacheEnv = System.getenv("VIOMMU_RIG_CACHE");  // as tools/rig/lib.sh
+        final Path cache = cacheEnv != null && !cacheEnv.isEmpty() ? Path.of(cacheEnv)
+                : Path.of(System.getProperty("user.home"), ".cache/viommu-rig");
         final boolean kernel;
         try (Stream<Path> s = Files.exists(cache.resolve("kernel")) ? Files.list(cache.resolve("kernel")) : Stream.empty()) {
             kernel = s.anyMatch(p -> p.getFileName().toString().startsWith("bzImage"));
