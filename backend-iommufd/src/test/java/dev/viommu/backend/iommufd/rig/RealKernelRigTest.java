@@ -50,12 +50,23 @@ class RealKernelRigTest {
             if (Boolean.getBoolean("viommu.rig.required")) fail("real-kernel rig required but not set up: " + why);
             Assumptions.abort("SKIPPED real-kernel rig: " + why);
         }
+        // The guest sees the host's / over 9p, except the host's /tmp (the chroot has its own): a clone under /tmp
+        // (as a CI checkout may be) would be invisible. Class directories and anything under /tmp are therefore
+        // staged in the rig cache first, which the guest always sees.
+        final Path stage = Files.createDirectories(cache.resolve("run")).resolve("cp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        final String classPath = stageClassPath(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), stage);
         final List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("tools/rig/run-vm.sh").toString(),
                 "--loglevel", "1", "--timeout", "300", "--", "/guest/java", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), InGuestChecks.class.getName()));
+                "-cp", classPath, InGuestChecks.class.getName()));
         final File log = File.createTempFile("rig-", ".out");
         final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
-        assertTrue(p.waitFor(400, TimeUnit.SECONDS), "rig VM timed out");
+        final boolean done;
+        try {
+            done = p.waitFor(400, TimeUnit.SECONDS);
+        } finally {
+            deleteTree(stage);
+        }
+        assertTrue(done, "rig VM timed out");
         final String out = Files.readString(log.toPath(), StandardCharsets.UTF_8);
         if (p.exitValue() == 126) {
             if (Boolean.getBoolean("viommu.rig.required")) fail("rig not set up (exit 126):\n" + out);
@@ -69,5 +80,48 @@ class RealKernelRigTest {
         assertTrue(failed.isEmpty(), "in-guest checks failed or missing: " + failed + "\n" + out);
         assertTrue(out.contains("RESULT PASS"), out);
         assertEquals(0, p.exitValue(), out);
+    }
+
+    /** Copies class directories, and any entry under /tmp, into {@code stage}; returns the class path to use. */
+    private static String stageClassPath(final String classPath, final Path stage) throws java.io.IOException {
+        final List<String> out = new ArrayList<>();
+        int i = 0;
+        for (String e : classPath.split(File.pathSeparator)) {
+            if (e.isEmpty()) continue;
+            final Path src = Path.of(e).toAbsolutePath();
+            if (!Files.exists(src)) continue;
+            if (Files.isDirectory(src) || src.startsWith("/tmp")) {
+                final Path dst = stage.resolve((i++) + "-" + src.getFileName());
+                copyTree(src, dst);
+                out.add(dst.toString());
+            } else {
+                out.add(src.toString());
+            }
+        }
+        return String.join(File.pathSeparator, out);
+    }
+
+    private static void copyTree(final Path src, final Path dst) throws java.io.IOException {
+        if (!Files.isDirectory(src)) {
+            Files.createDirectories(dst.getParent());
+            Files.copy(src, dst);
+            return;
+        }
+        try (Stream<Path> s = Files.walk(src)) {
+            for (Path p : s.toList()) {
+                final Path t = dst.resolve(src.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t);
+                else Files.copy(p, t);
+            }
+        }
+    }
+
+    private static void deleteTree(final Path p) {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+        } catch (java.io.IOException ignored) {
+            // a stale staging directory in the cache is harmless
+        }
     }
 }
