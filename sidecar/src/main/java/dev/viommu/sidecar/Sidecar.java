@@ -110,7 +110,7 @@ public final class Sidecar implements AutoCloseable {
      */
     public void startAsync() throws Exception {
         final QmpCommands[] commands = new QmpCommands[1];
-        initialised = control.submit(() -> {
+        final java.util.concurrent.FutureTask<Void> init = new java.util.concurrent.FutureTask<>(() -> {
             try {
                 initialise(commands);
             } catch (Exception | Error e) {
@@ -120,8 +120,18 @@ public final class Sidecar implements AutoCloseable {
             }
             return null;
         });
-        qmp.start(controlPath, group, () -> commands[0], events, control,
-                () -> Thread.ofPlatform().name("viommu-quit").start(this::close), credentials);
+        initialised = init;
+        // Every command waits for initialisation first (on the control thread, which has nothing else to do).
+        qmp.start(controlPath, group, () -> {
+            try {
+                awaitReady();
+            } catch (Exception e) {
+                throw new IllegalStateException("the sidecar failed to start: " + e.getMessage(), e);
+            }
+            return commands[0];
+        }, events, control, () -> Thread.ofPlatform().name("viommu-quit").start(this::close), credentials);
+        // Initialise only once the control socket is bound: on two cores it would otherwise slow the bind down.
+        Thread.ofPlatform().name("viommu-init").daemon().start(init);
     }
 
     private void initialise(final QmpCommands[] commandsOut) throws Exception {
