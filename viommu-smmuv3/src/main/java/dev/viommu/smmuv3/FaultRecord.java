@@ -24,18 +24,32 @@ final class FaultRecord {
     int stag;
 
     FaultRecord reset(final int sid, final int pasid, final long iova, final int access) {
-        eventId = 0;
+        clear();
+        return identify(sid, pasid, iova, access);
+    }
+
+    /**
+     * The transaction's identity. The translator's success paths never touch the record: it is kept clean
+     * ({@link #clear} after each raised fault) and identified only when a fault is found.
+     */
+    FaultRecord identify(final int sid, final int pasid, final long iova, final int access) {
         this.sid = sid;
         ssv = pasid >= 0;
         ssid = ssv ? pasid : 0;
         inputAddr = iova;
+        rnw = (access & dev.viommu.core.translate.AccessType.WRITE) == 0;
+        pnu = (access & dev.viommu.core.translate.AccessType.PRIV) != 0;
+        ind = (access & dev.viommu.core.translate.AccessType.EXEC) != 0;
+        return this;
+    }
+
+    /** Back to "no fault": what the walkers and config checks fill in. */
+    FaultRecord clear() {
+        eventId = 0;
         ipa = 0;
         fetchAddr = 0;
         s2 = false;
         clazz = Evt.CLASS_IN;
-        rnw = (access & dev.viommu.core.translate.AccessType.WRITE) == 0;
-        pnu = (access & dev.viommu.core.translate.AccessType.PRIV) != 0;
-        ind = (access & dev.viommu.core.translate.AccessType.EXEC) != 0;
         ttrnw = true;
         record = true;
         stall = false;

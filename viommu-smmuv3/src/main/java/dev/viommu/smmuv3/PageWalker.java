@@ -2,10 +2,15 @@ package dev.viommu.smmuv3;
 
 import dev.viommu.core.mem.GuestMemory;
 import dev.viommu.core.mem.GuestMemoryException;
+import dev.viommu.core.mem.GuestRegion;
 import dev.viommu.core.translate.AccessType;
 import dev.viommu.smmuv3.spec.EventId;
 import dev.viommu.smmuv3.spec.Evt;
 import dev.viommu.smmuv3.spec.Pte;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * VMSAv8-64 table walks as the SMMU does them (IHI0070 §3.4, Arm ARM D8; smmuv3.md B.12 ⚠): stage 1 and stage 2
@@ -20,8 +25,17 @@ final class PageWalker {
     private static final int RWX = AccessType.READ | AccessType.WRITE | AccessType.EXEC;
     private static final int HTTU_RETRIES = 8;
 
+    private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final SmmuV3Config cfg;
     private GuestMemory mem;
+    /**
+     * The RAM region of the last descriptor read: table pages cluster, so a walk finds the region once and then
+     * reads each descriptor with one bounds check instead of searching the region list per read. Dropped when
+     * the guest memory map changes ({@link #memory}).
+     */
+    private MemorySegment seg;
+    private long segBase, segEnd;   // segEnd: offsets below it can start an 8-byte read; 0 = no region
 
     /** Results of the last successful walk. */
     long leafSize, leafBase;
@@ -32,8 +46,34 @@ final class PageWalker {
     PageWalker(final SmmuV3Config cfg) { this.cfg = cfg; }
 
     PageWalker memory(final GuestMemory m) {
-        mem = m;
+        if (m != mem) {
+            mem = m;
+            seg = null;
+            segBase = 0;
+            segEnd = 0;
+        }
         return this;
+    }
+
+    /**
+     * Reads one 8-byte descriptor: each quadword once, single-copy atomic (aligned, one load), as
+     * {@link GuestMemory#load64Acquire} does; outside RAM or misaligned it throws as that does.
+     */
+    long readDescriptor(final long pa) throws GuestMemoryException {
+        final long off = pa - segBase;
+        if ((pa & 7) == 0 && Long.compareUnsigned(off, segEnd) < 0) return seg.get(LE64, off);
+        return readSlow(pa);
+    }
+
+    private long readSlow(final long pa) throws GuestMemoryException {
+        final long v = mem.load64Acquire(pa);   // throws for misaligned or outside RAM
+        final GuestRegion r = mem.regionAt(pa);
+        if (r != null && r.size() >= 8) {
+            seg = r.segment();
+            segBase = r.base();
+            segEnd = r.size() - 7;
+        }
+        return v;
     }
 
     /** Stage 2 alone: IPA to PA. {@code clazz} is the event CLASS if it faults (IN, TT or CD). */
@@ -65,111 +105,117 @@ final class PageWalker {
                       final int start, final int oaBits, final boolean had, final boolean ha, final boolean hd,
                       final boolean affd, final boolean wxn, final boolean el2, final StreamConfig.S2 nest,
                       final int access, final int clazz, final FaultRecord f) {
-        final int stride = g - 3;
         if ((ttb >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
+        final int stride = g - 3;
+        final boolean oa52 = g == 16 && cfg.oasBits() == 52;
+        final long granuleMask = -(1L << g);
         long table = ttb;
-        boolean tRO = false, tNoEl0 = false, tPXN = false, tUXN = false;
-        levels:
-        for (int level = start; level <= 3; level++) {
-            final int lsb = g + (3 - level) * stride;
-            final int bits = level == start ? inputBits - lsb : stride;
+        // The OR of every table descriptor on the way down: APTable/PXNTable/UXNTable apply hierarchically.
+        long tableAttrs = 0;
+        int level = start, lsb = g + (3 - start) * stride, bits = inputBits - lsb, retries = 0;
+        long descPa = 0;
+        // Bounded: the level only grows (start..3), and a lost compare-and-set re-reads the same level at most
+        // HTTU_RETRIES times.
+        while (true) {
             final long descIpa = table + ((ia >>> lsb) & ((1L << bits) - 1)) * 8;
-            long descPa = descIpa;
+            descPa = descIpa;
             if (nest != null) {
                 descPa = stage2(nest, descIpa, AccessType.READ, Evt.CLASS_TT, f);
                 if (descPa < 0) return -1;
             }
-            for (int attempt = 0; attempt < HTTU_RETRIES; attempt++) {
-                final long desc;
+            final long desc;
+            try {
+                desc = readDescriptor(descPa);
+            } catch (GuestMemoryException e) {
+                f.fetchAddr = descPa;
+                f.s2 = s2;
+                return f.fault(EventId.F_WALK_EABT);
+            }
+            if (!Pte.VALID.isSet(desc)) return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
+            final boolean isTable = Pte.TABLE.isSet(desc);
+            long oa = desc & 0x0000_FFFF_FFFF_F000L;
+            if (oa52) oa |= Pte.OA_HI_64K.get(desc) << 48;
+            if (level < 3 && isTable) {
+                final long next = oa & granuleMask;
+                if ((next >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
+                tableAttrs |= desc;
+                table = next;
+                level++;
+                lsb -= stride;
+                bits = stride;
+                continue;
+            }
+            // A page at level 3, or a block where the granule allows one (no DS/LPA2: 4K L1/L2, 16K/64K L2).
+            if (level == 3 ? !isTable : !(level == 2 || (level == 1 && g == 12))) {
+                return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
+            }
+            final long size = 1L << lsb;
+            final long out = oa & ~(size - 1);
+            if ((out >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
+            final boolean write = (access & AccessType.WRITE) != 0;
+            long want = desc;
+            if (!Pte.AF.isSet(desc)) {
+                if (ha) want |= Pte.AF.mask();
+                else if (!affd) return fault(s2, f, EventId.F_ACCESS, ia, clazz, access);
+            }
+            final boolean dbm = hd && Pte.DBM.isSet(desc);
+            int pu, pp;
+            if (s2) {
+                boolean w = Pte.S2AP_W.isSet(desc);
+                if (!w && write && dbm) { want |= Pte.S2AP_W.mask(); w = true; }
+                final int p = (Pte.S2AP_R.isSet(desc) ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0)
+                        | (Pte.UXN.isSet(desc) ? 0 : AccessType.EXEC);   // XN[1] only; TTS2UXN not offered ⚠
+                pu = p;
+                pp = p;
+            } else {
+                final boolean hier = !had;   // HADx = 1: the table attributes are ignored
+                final boolean tRO = hier && Pte.AP_TABLE_RO.isSet(tableAttrs);
+                final boolean tNoEl0 = hier && Pte.AP_TABLE_NO_EL0.isSet(tableAttrs);
+                final boolean tPXN = hier && Pte.PXN_TABLE.isSet(tableAttrs);
+                final boolean tUXN = hier && Pte.UXN_TABLE.isSet(tableAttrs);
+                boolean ro = tRO || Pte.AP2.isSet(desc);
+                if (ro && !tRO && write && dbm) { want &= ~Pte.AP2.mask(); ro = false; }
+                final boolean el0 = el2 || (Pte.AP1.isSet(desc) && !tNoEl0);
+                final boolean privW = !ro, unprivW = el0 && !ro;
+                final boolean privX = !(el2 ? Pte.UXN.isSet(desc) : Pte.PXN.isSet(desc)) && !tPXN
+                        && !(el0 && unprivW && !el2) && !(wxn && privW);
+                final boolean unprivX = el0 && !Pte.UXN.isSet(desc) && !tUXN && !(wxn && unprivW);
+                pp = AccessType.READ | (privW ? AccessType.WRITE : 0) | (privX ? AccessType.EXEC : 0);
+                pu = el2 ? pp : (el0 ? AccessType.READ : 0) | (unprivW ? AccessType.WRITE : 0)
+                        | (unprivX ? AccessType.EXEC : 0);
+                // The cached permissions reflect the descriptor as stored (a clean DBM page stays read-only).
+                if ((want & Pte.AP2.mask()) != 0 && !tRO) {
+                    pp &= ~AccessType.WRITE;
+                    pu &= ~AccessType.WRITE;
+                }
+            }
+            final int have = (access & AccessType.PRIV) != 0 ? pp : pu;
+            if ((access & RWX & ~have) != 0) return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
+            if (want != desc) {
                 try {
-                    desc = mem.load64Acquire(descPa);
+                    if (!mem.compareAndSet64(descPa, desc, want)) {
+                        // Changed under us: read this level again; give up as a translation fault ⚠.
+                        if (++retries >= HTTU_RETRIES) return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
+                        continue;
+                    }
                 } catch (GuestMemoryException e) {
                     f.fetchAddr = descPa;
                     f.s2 = s2;
                     return f.fault(EventId.F_WALK_EABT);
                 }
-                if (!Pte.VALID.isSet(desc)) return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
-                final boolean isTable = Pte.TABLE.isSet(desc);
-                long oa = desc & 0x0000_FFFF_FFFF_F000L;
-                if (g == 16 && cfg.oasBits() == 52) oa |= Pte.OA_HI_64K.get(desc) << 48;
-                if (level < 3 && isTable) {
-                    final long next = oa & ~((1L << g) - 1);
-                    if ((next >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
-                    if (!s2 && !had) {
-                        tPXN |= Pte.PXN_TABLE.isSet(desc);
-                        tUXN |= Pte.UXN_TABLE.isSet(desc);
-                        tNoEl0 |= Pte.AP_TABLE_NO_EL0.isSet(desc);
-                        tRO |= Pte.AP_TABLE_RO.isSet(desc);
-                    }
-                    table = next;
-                    continue levels;
-                }
-                // A page at level 3, or a block where the granule allows one (no DS/LPA2: 4K L1/L2, 16K/64K L2).
-                if (level == 3 ? !isTable : !(level == 2 || (level == 1 && g == 12))) {
-                    return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
-                }
-                final long size = 1L << lsb;
-                final long out = oa & ~(size - 1);
-                if ((out >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
-                final boolean write = (access & AccessType.WRITE) != 0;
-                long want = desc;
-                if (!Pte.AF.isSet(desc)) {
-                    if (ha) want |= Pte.AF.mask();
-                    else if (!affd) return fault(s2, f, EventId.F_ACCESS, ia, clazz, access);
-                }
-                final boolean dbm = hd && Pte.DBM.isSet(desc);
-                int pu, pp;
-                if (s2) {
-                    boolean w = Pte.S2AP_W.isSet(desc);
-                    if (!w && write && dbm) { want |= Pte.S2AP_W.mask(); w = true; }
-                    final int p = (Pte.S2AP_R.isSet(desc) ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0)
-                            | (Pte.UXN.isSet(desc) ? 0 : AccessType.EXEC);   // XN[1] only; TTS2UXN not offered ⚠
-                    pu = p;
-                    pp = p;
-                } else {
-                    boolean ro = tRO || Pte.AP2.isSet(desc);
-                    if (ro && !tRO && write && dbm) { want &= ~Pte.AP2.mask(); ro = false; }
-                    final boolean el0 = el2 || (Pte.AP1.isSet(desc) && !tNoEl0);
-                    final boolean privW = !ro, unprivW = el0 && !ro;
-                    final boolean privX = !(el2 ? Pte.UXN.isSet(desc) : Pte.PXN.isSet(desc)) && !tPXN
-                            && !(el0 && unprivW && !el2) && !(wxn && privW);
-                    final boolean unprivX = el0 && !Pte.UXN.isSet(desc) && !tUXN && !(wxn && unprivW);
-                    pp = AccessType.READ | (privW ? AccessType.WRITE : 0) | (privX ? AccessType.EXEC : 0);
-                    pu = el2 ? pp : (el0 ? AccessType.READ : 0) | (unprivW ? AccessType.WRITE : 0)
-                            | (unprivX ? AccessType.EXEC : 0);
-                }
-                final int have = (access & AccessType.PRIV) != 0 ? pp : pu;
-                if ((access & RWX & ~have) != 0) return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
-                if (want != desc) {
-                    try {
-                        if (!mem.compareAndSet64(descPa, desc, want)) continue;   // changed under us: re-read
-                    } catch (GuestMemoryException e) {
-                        f.fetchAddr = descPa;
-                        f.s2 = s2;
-                        return f.fault(EventId.F_WALK_EABT);
-                    }
-                    httuUpdates++;
-                }
-                // The cached permissions reflect the descriptor as now stored (a clean DBM page stays read-only).
-                if (!s2 && (want & Pte.AP2.mask()) != 0 && !tRO) {
-                    pp &= ~AccessType.WRITE;
-                    pu &= ~AccessType.WRITE;
-                }
-                if (s2 && (want & Pte.S2AP_W.mask()) == 0) {
-                    pp &= ~AccessType.WRITE;
-                    pu &= ~AccessType.WRITE;
-                }
-                leafSize = size;
-                leafBase = ia & ~(size - 1);
-                permsPriv = pp;
-                permsUnpriv = pu;
-                global = s2 || (want & (1L << 11)) == 0;   // nG
-                return out | (ia & (size - 1));
+                httuUpdates++;
             }
-            // The descriptor kept changing under our compare-and-set: give up as a translation fault ⚠.
-            return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
+            if (s2 && (want & Pte.S2AP_W.mask()) == 0) {
+                pp &= ~AccessType.WRITE;
+                pu &= ~AccessType.WRITE;
+            }
+            leafSize = size;
+            leafBase = ia & ~(size - 1);
+            permsPriv = pp;
+            permsUnpriv = pu;
+            global = s2 || (want & (1L << 11)) == 0;   // nG
+            return out | (ia & (size - 1));
         }
-        return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
     }
 
     private static long fault(final boolean s2, final FaultRecord f, final int id, final long addr, final int clazz,

@@ -120,6 +120,7 @@ public final class SmmuV3Device implements DeviceModel {
         if (endpoint.kind() == Endpoint.Kind.PASSTHROUGH) {
             if (passthrough.isFull()) throw new DeviceException("too many passthrough endpoints");
             passthrough.put(endpoint.sourceId(), 0, endpoint, 0);
+            translator.invalidateStream(endpoint.sourceId());   // the host translates it from now on
         }
         endpoints.put(endpoint.id(), endpoint);
     }
@@ -542,8 +543,8 @@ public final class SmmuV3Device implements DeviceModel {
         if (type != null) ctx.metrics().invalidation(type);   // invalidations by command name; hints and responses are not
     }
 
-    private void tlbi(final Iotlb.Matcher m, final long start, final long length) {
-        translator.iotlb().removeIf(m);
+    private void tlbi(final TlbiMatcher m, final long start, final long length) {
+        translator.tlbi(m);
         translator.notifyInvalidation(TranslationService.ANY_SOURCE, TranslationService.ANY_PASID, start, length);
     }
 

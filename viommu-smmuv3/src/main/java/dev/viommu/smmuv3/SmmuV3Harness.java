@@ -36,6 +36,7 @@ public final class SmmuV3Harness {
     private final SmmuV3Device device;
     private final MmioRegion regs;
     private final Translation out = new Translation();
+    private final TranslationService service;
     private long brk = TABLES;
     private final long root;
     private int cmdProd;
@@ -53,6 +54,7 @@ public final class SmmuV3Harness {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
         regs = device.mmioRegions().get(0);
+        service = device.translation();   // held once, as an emulated device's DMA path holds it
         regs.write(0x80, 8, STRTAB);                         // STRTAB_BASE, linear, 2^8 STEs
         regs.write(0x88, 4, 8);
         regs.write(0x90, 8, CMDQ | CMDQ_LOG2);                // CMDQ_BASE
@@ -100,15 +102,30 @@ public final class SmmuV3Harness {
 
     /** Translates a read of {@code iova} by {@link #SID}; returns the output address or -1. Allocation-free on a hit. */
     public long translate(final long iova) {
-        return device.translation().translate(SID, TranslationService.NO_PASID, iova, AccessType.READ, out)
-                ? out.outputAddress : -1;
+        return service.translate(SID, TranslationService.NO_PASID, iova, AccessType.READ, out) ? out.outputAddress : -1;
     }
 
-    /** A translation on an IOTLB miss: the IOTLB is emptied first (cost: its live entries), then a 4-level walk. */
-    public long translateMiss(final long iova) {
-        device.translator.iotlb().clear();
-        return translate(iova);
+    /**
+     * Pages to rotate through, in order, so that every translation misses: twice the IOTLB's capacity. Each set
+     * then sees 2 × ways distinct pages in turn and round-robin replacement has always evicted a page before it
+     * comes round again, so each translation is a genuine miss (a walk and a fill) with nothing else in between.
+     * Needs a harness built with at least this many pages.
+     */
+    public int missRotation() { return 2 * device.translator.iotlb().capacity(); }
+
+    /**
+     * The 4-level stage-1 walk of {@code iova} alone (no IOTLB probe, fill or dispatch), for the benchmarks' cost
+     * breakdown: the walk must have been done once through {@link #translate} so the stream context is cached.
+     */
+    public long walkOnly(final long iova) {
+        return device.translator.walkOnly(SID, TranslationService.NO_PASID, iova, AccessType.READ);
     }
+
+    /** IOTLB hits so far. */
+    public long iotlbHits() { return device.translator.lookups(true); }
+
+    /** IOTLB misses so far (translations that walked or faulted). */
+    public long iotlbMisses() { return device.translator.lookups(false); }
 
     /** The baseline for ratios: one 64-bit guest-memory read at {@code gpa}. */
     public long guestRead(final long gpa) {

@@ -52,19 +52,37 @@ final class TlbiMatcher implements Iotlb.Matcher {
     }
 
     @Override
-    public boolean matches(final Iotlb.Entry e) {
-        if (e.regime != regime) return false;
+    public boolean matches(final long key1, final long page, final long tag, final long s2Base) {
+        if (((tag & Iotlb.TAG_EL2) != 0 ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH) != regime) return false;
+        final boolean vmidMatch = (tag & Iotlb.TAG_VMID) == vmid;
+        final boolean stage1 = (tag & Iotlb.TAG_STAGE1) != 0;
+        final boolean global = (tag & Iotlb.TAG_GLOBAL) != 0;
+        final boolean asidMatch = (tag & Iotlb.TAG_HAS_ASID) != 0 && (int) ((tag & Iotlb.TAG_ASID) >>> Iotlb.TAG_ASID_SHIFT) == asid;
         return switch (mode) {
-            case NH_ALL -> e.vmid == vmid && e.stage1;
-            case NH_ASID -> e.vmid == vmid && e.stage1 && e.asid == asid && !e.global;
-            case VA -> (regime == Iotlb.REGIME_EL2 || e.vmid == vmid) && e.stage1 && (allAsids || e.global || e.asid == asid)
-                    && Iotlb.overlaps(e.s1Base, e.s1Size, start, length);
+            case NH_ALL -> vmidMatch && stage1;
+            case NH_ASID -> vmidMatch && stage1 && asidMatch && !global;
+            case VA -> (regime == Iotlb.REGIME_EL2 || vmidMatch) && stage1 && (allAsids || global || asidMatch)
+                    && overlapsLeaf(page << 12, (int) (tag >>> Iotlb.TAG_S1SIZE_SHIFT) & 63);
             case EL2_ALL -> true;
-            case EL2_ASID -> e.asid == asid && !e.global;
-            case S12_VMALL -> e.vmid == vmid;
-            case S2_IPA -> e.vmid == vmid && e.stage2 && Iotlb.overlaps(e.s2Base, e.s2Size, start, length);
+            case EL2_ASID -> asidMatch && !global;
+            case S12_VMALL -> vmidMatch;
+            case S2_IPA -> vmidMatch && (tag & Iotlb.TAG_STAGE2) != 0
+                    && overlapsLeaf(s2Base, (int) (tag >>> Iotlb.TAG_S2SIZE_SHIFT) & 63);
             case NSNH_ALL -> true;
             default -> false;
         };
     }
+
+    /** Whether the leaf of 2^log2 bytes containing {@code addr} overlaps the command's range. */
+    private boolean overlapsLeaf(final long addr, final int log2) {
+        final long size = 1L << log2;
+        return Iotlb.overlaps(addr & -size, size, start, length);
+    }
+
+    /** Whether this is a TLBI by VA (the IOTLB may probe keys instead of scanning). */
+    boolean byVa() { return mode == VA; }
+
+    long start() { return start; }
+
+    long length() { return length; }
 }

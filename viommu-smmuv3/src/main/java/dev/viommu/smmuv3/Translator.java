@@ -46,6 +46,9 @@ public final class Translator implements TranslationService {
     private final CdDecoder cdDecoder;
     private final PageWalker walker;
     private final Iotlb iotlb;
+    /** The IOTLB's entry array and set mask, held here so a hit is one dependent load shorter. */
+    private final long[] iotlbHot;
+    private final int iotlbSetMask;
     private final DenseMap<StreamConfig> steCache;
     private final DenseMap<CdConfig> cdCache;
     private final DenseMap<Long> stalls = new DenseMap<>(SmmuV3Config.STALL_MAX);
@@ -63,7 +66,10 @@ public final class Translator implements TranslationService {
      * fewer than that many.
      */
     static final int METRICS_BATCH = 1024;
-    private long pendingTranslations, pendingHits, pendingMisses;
+    private long pendingHits, pendingMisses, pendingOther;
+    private long hits, misses;
+    /** The decoded STE/CD per (StreamID, SSID) of recent misses: a miss whose context is here walks at once. */
+    private final StreamContext[] contexts = new StreamContext[StreamContext.SLOTS];
     /** CR0ACK.SMMUEN, kept here by the device so the hot path reads one field. */
     boolean enabled;
 
@@ -74,12 +80,20 @@ public final class Translator implements TranslationService {
         this.cdDecoder = new CdDecoder(cfg);
         this.walker = new PageWalker(cfg);
         this.iotlb = new Iotlb(cfg.iotlbEntries());
+        this.iotlbHot = iotlb.hot;
+        this.iotlbSetMask = iotlb.setMask();
         this.steCache = new DenseMap<>(cfg.configCacheEntries());
         this.cdCache = new DenseMap<>(cfg.configCacheEntries());
         this.ssidLimitBits = cfg.ssidBits();
+        for (int i = 0; i < contexts.length; i++) contexts[i] = new StreamContext();
     }
 
     Iotlb iotlb() { return iotlb; }
+
+    /** TLBI: drops what {@code m} matches (probing exact keys for VA/range forms when that is cheaper). */
+    int tlbi(final TlbiMatcher m) {
+        return m.byVa() ? iotlb.removeVa(m, m.start(), m.length()) : iotlb.removeIf(m);
+    }
 
     void stallListener(final StallListener l) { stallListener = l == null ? StallListener.NONE : l; }
 
@@ -95,56 +109,120 @@ public final class Translator implements TranslationService {
 
     @Override
     public boolean translate(final int sid, final int pasidIn, final long iova, final int access, final Translation out) {
-        if (++pendingTranslations >= METRICS_BATCH) publishMetrics();
+        final int pasid = pasidIn < 0 ? NO_PASID : pasidIn;
+        if (enabled && (pasid < 0 || (ssidLimitBits != 0 && (pasid >>> ssidLimitBits) == 0))) {
+            final long k1 = Integer.toUnsignedLong(sid) << 21 | (pasid + 1), page = iova >>> 12;   // Iotlb.key1/ssidTag (NO_PASID + 1 = 0)
+            final long[] h = iotlbHot;
+            final int base = Iotlb.setBase(k1, page, iotlbSetMask);
+            int at = -1;
+            for (int w = 0, b = base; w < Iotlb.WAYS; w++, b += Iotlb.STRIDE) {
+                if (h[b] == k1 && h[b + 1] == page) {
+                    final long m = h[b + 2];
+                    final int have = (int) ((access & AccessType.PRIV) != 0 ? m >>> Iotlb.META_PRIV_SHIFT : m)
+                            & (int) Iotlb.META_PERMS_MASK;
+                    if ((access & PageWalker.rwx() & ~have) != 0) { at = b; break; }   // may have changed: walk again
+                    if (++pendingHits >= METRICS_BATCH) publishMetrics();
+                    return out.success((m & ~0xFFFL) | (iova & 0xFFF), have,
+                            1L << (int) (m >>> Iotlb.META_SIZE_SHIFT & 0x3F)).ok;
+                }
+            }
+            if (++pendingMisses >= METRICS_BATCH) publishMetrics();
+            final StreamContext c = contexts[StreamContext.index(k1)];
+            if (c.key1 == k1) return walk(c, sid, pasid, iova, access, out, base, at);
+            return slow(sid, pasid, iova, access, out);
+        }
+        if (++pendingOther >= METRICS_BATCH) publishMetrics();
         if (!enabled) {
             // SMMUEN = 0: GBPA decides (IHI0070 §6.3.14); no event either way.
             if (GbpaBits.ABORT.isSet(dev.regs.get(SmmuReg.GBPA))) return out.fault(ABORT_NO_EVENT, "GBPA_ABORT").ok;
             return out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;
         }
-        final int pasid = pasidIn < 0 ? NO_PASID : pasidIn;
-        if (pasid >= 0 && (ssidLimitBits == 0 || (pasid >>> ssidLimitBits) != 0)) return slow(sid, pasid, iova, access, out);
-        final int tag = Iotlb.ssidTag(pasid);
-        final long k1 = Iotlb.key1(sid, tag), page = iova >>> 12;
-        final long[] front = iotlb.front;
-        final int b = Iotlb.frontBase(k1, page);
-        if (front[b] == k1 && front[b + 1] == page) {
-            final long meta = front[b + 3];
-            final int have = (int) ((access & AccessType.PRIV) != 0 ? meta >>> 8 : meta) & 0xFF;
-            if ((access & PageWalker.rwx() & ~have) == 0) {
-                iotlb.frontHit();
-                if (++pendingHits >= METRICS_BATCH) publishMetrics();
-                return out.success(front[b + 2] | (iova & 0xFFF), have, 1L << (int) (meta >>> 16 & 0x3F)).ok;
-            }
-        }
-        final Iotlb.Entry e = iotlb.lookup(sid, tag, iova);
-        if (e != null) {
-            final int have = (access & AccessType.PRIV) != 0 ? e.permsPriv : e.permsUnpriv;
-            if ((access & PageWalker.rwx() & ~have) == 0) {
-                if (++pendingHits >= METRICS_BATCH) publishMetrics();
-                return out.success(e.out | (iova & 0xFFF), have, e.reportSize).ok;
-            }
-        }
-        if (++pendingMisses >= METRICS_BATCH) publishMetrics();
-        return slow(sid, pasid, iova, access, out);
+        return slow(sid, pasid, iova, access, out);   // an SSID the SMMU cannot carry: C_BAD_SUBSTREAMID there
+    }
+
+    /**
+     * For the benchmarks' cost breakdown: the stage-1 walk alone of a (StreamID, SSID) whose context is in the
+     * front, without the IOTLB probe or fill; -1 if the context is not there or the walk faults (no event).
+     */
+    long walkOnly(final int sid, final int pasid, final long iova, final int access) {
+        final long k1 = Iotlb.key1(sid, Iotlb.ssidTag(pasid));
+        final StreamContext c = contexts[StreamContext.index(k1)];
+        if (c.key1 != k1 || c.cd == null || c.s2 != null) return -1;
+        walker.memory(dev.memory());
+        final long pa = walker.stage1(c.cd, c.el2, null, iova, access, fault);
+        fault.clear();
+        return pa;
+    }
+
+    /** IOTLB hits ({@code true}) or misses so far. */
+    long lookups(final boolean hit) {
+        publishMetrics();
+        return hit ? hits : misses;
     }
 
     /** Publishes the batched translation and hit counts to the device's meters. */
     void publishMetrics() {
         final DeviceMetrics m = dev.context().metrics();
-        if (pendingTranslations != 0) {
-            m.translations.increment(pendingTranslations);
-            pendingTranslations = 0;
-        }
-        if (pendingHits != 0) {
-            m.iotlbHits.increment(pendingHits);
-            pendingHits = 0;
-        }
-        if (pendingMisses != 0) {
-            m.iotlbMisses.increment(pendingMisses);
-            pendingMisses = 0;
-        }
+        final long translations = pendingHits + pendingMisses + pendingOther;
+        if (translations != 0) m.translations.increment(translations);
+        if (pendingHits != 0) m.iotlbHits.increment(pendingHits);
+        if (pendingMisses != 0) m.iotlbMisses.increment(pendingMisses);
+        hits += pendingHits;
+        misses += pendingMisses;
+        pendingHits = 0;
+        pendingMisses = 0;
+        pendingOther = 0;
     }
 
+    /**
+     * An IOTLB miss whose stream context is in the front: the stage-1 and/or stage-2 walk and the fill, with no
+     * config-cache lookup and no fault-record set-up unless the walk faults.
+     */
+    private boolean walk(final StreamContext c, final int sid, final int pasid, final long iova, final int access,
+                         final Translation out, final int setBase, final int at) {
+        walker.memory(dev.memory());
+        final FaultRecord f = fault;
+        final CdConfig cd = c.cd;
+        final StreamConfig.S2 s2 = c.s2;
+        long ipa = iova;
+        int pp = PageWalker.rwx(), pu = PageWalker.rwx();
+        long s1Size = 0;
+        boolean global = true;
+        if (cd != null) {
+            ipa = walker.stage1(cd, c.el2, s2, iova, access, f);
+            if (ipa < 0) {
+                f.identify(sid, pasid, iova, access);
+                if (f.s2) stageFault(f, s2.record(), s2.stall());
+                else stageFault(f, cd.record(), cd.stall() && !c.s1StallDisabled);
+                return raise(f, out);
+            }
+            pp = walker.permsPriv;
+            pu = walker.permsUnpriv;
+            s1Size = walker.leafSize;
+            global = walker.global;
+        }
+        long pa = ipa, s2Base = 0, s2Size = 0, size = s1Size;
+        if (s2 != null) {
+            pa = walker.stage2(s2, ipa, access, Evt.CLASS_IN, f);
+            if (pa < 0) {
+                f.identify(sid, pasid, iova, access);
+                stageFault(f, s2.record(), s2.stall());
+                return raise(f, out);
+            }
+            pp &= walker.permsPriv;
+            pu &= walker.permsUnpriv;
+            s2Base = walker.leafBase;
+            s2Size = walker.leafSize;
+            size = cd != null ? Math.min(s1Size, s2Size) : s2Size;
+        }
+        // The walk touched guest memory only: the set is as the probe left it.
+        iotlb.fillAt(setBase, at, c.key1, iova >>> 12, Iotlb.meta(pa & ~0xFFFL, pu, pp, size),
+                Iotlb.tag(c.vmid, cd != null ? cd.asid() : Iotlb.NO_ASID, global, cd != null, s2 != null,
+                        c.el2 ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH, s1Size, s2Size), s2Base);
+        return out.success(pa, (access & AccessType.PRIV) != 0 ? pp : pu, size).ok;
+    }
+
+    /** The uncached path: STE and CD from the config caches (or guest memory), then the walk via the front. */
     private boolean slow(final int sid, final int pasid, final long iova, final int access, final Translation out) {
         final GuestMemory mem = dev.memory();
         walker.memory(mem);
@@ -179,15 +257,12 @@ public final class Translator implements TranslationService {
         return sc;
     }
 
+    /** Resolves the stream's CD (S1DSS, SSID checks, CD fetch), fills the front, and walks. */
     private boolean translateStream(final GuestMemory mem, final StreamConfig.Translate t, final int sid, final int pasid,
                                     final long iova, final int access, final FaultRecord f, final Translation out) {
         final StreamConfig.S1 s1 = t.s1();
         final StreamConfig.S2 s2 = t.s2();
-        long ipa = iova;
-        int pp = PageWalker.rwx(), pu = PageWalker.rwx();
-        long s1Base = 0, s1Size = 0;
-        boolean global = true, stage1 = false;
-        int asid = Iotlb.NO_ASID, regime = Iotlb.REGIME_NH;
+        CdConfig cd = null;
         if (s1 != null) {
             int cdIndex = 0;
             boolean bypassS1 = false;
@@ -207,26 +282,11 @@ public final class Translator implements TranslationService {
                 cdIndex = pasid;
             }
             if (!bypassS1) {
-                CdConfig cd = cdCache.get(Integer.toUnsignedLong(sid), cdIndex);
+                cd = cdCache.get(Integer.toUnsignedLong(sid), cdIndex);
                 if (cd == null) {
                     cd = fetchCd(mem, s1, s2, sid, cdIndex, f);
                     if (cd == null) return raise(f, out);
                 }
-                final boolean el2 = s1.strw() == Ste.STRW_EL2;
-                ipa = walker.stage1(cd, el2, s2, iova, access, f);
-                if (ipa < 0) {
-                    if (f.s2) stageFault(f, s2.record(), s2.stall());
-                    else stageFault(f, cd.record(), cd.stall() && !s1.stallDisabled());
-                    return raise(f, out);
-                }
-                pp = walker.permsPriv;
-                pu = walker.permsUnpriv;
-                s1Base = walker.leafBase;
-                s1Size = walker.leafSize;
-                global = walker.global;
-                asid = cd.asid();
-                stage1 = true;
-                regime = el2 ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH;
             } else if (s2 == null) {
                 return out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;   // S1DSS bypass, stage 2 bypassed
             }
@@ -234,36 +294,12 @@ public final class Translator implements TranslationService {
             f.fault(EventId.C_BAD_SUBSTREAMID);   // a SubstreamID for a stream without stage 1 ⚠
             return raise(f, out);
         }
-        long pa = ipa, s2Base = 0, s2Size = 0, size = s1Size;
-        if (s2 != null) {
-            pa = walker.stage2(s2, ipa, access, Evt.CLASS_IN, f);
-            if (pa < 0) {
-                stageFault(f, s2.record(), s2.stall());
-                return raise(f, out);
-            }
-            pp &= walker.permsPriv;
-            pu &= walker.permsUnpriv;
-            s2Base = walker.leafBase;
-            s2Size = walker.leafSize;
-            size = stage1 ? Math.min(s1Size, s2Size) : s2Size;
-        }
-        final Iotlb.Entry e = iotlb.insert(sid, Iotlb.ssidTag(pasid), iova);
-        e.vmid = t.vmid();
-        e.asid = asid;
-        e.global = global;
-        e.stage1 = stage1;
-        e.stage2 = s2 != null;
-        e.regime = regime;
-        e.s1Base = s1Base;
-        e.s1Size = s1Size;
-        e.s2Base = s2Base;
-        e.s2Size = s2Size;
-        e.reportSize = size;
-        e.out = pa & ~0xFFFL;
-        e.permsPriv = pp;
-        e.permsUnpriv = pu;
-        iotlb.publish(e);
-        return out.success(pa, (access & AccessType.PRIV) != 0 ? pp : pu, size).ok;
+        final long k1 = Iotlb.key1(sid, Iotlb.ssidTag(pasid));
+        final StreamContext c = contexts[StreamContext.index(k1)];
+        c.set(k1, t, cd, cd != null && s1.strw() == Ste.STRW_EL2, s1 != null && s1.stallDisabled());
+        f.clear();
+        final long page = iova >>> 12;
+        return walk(c, sid, pasid, iova, access, out, iotlb.setBase(k1, page), iotlb.find(k1, page));
     }
 
     /** Fetches and decodes CD {@code cdIndex}; in nested mode every CD-table address is an IPA (CLASS=CD). */
@@ -327,7 +363,9 @@ public final class Translator implements TranslationService {
         publishMetrics();
         dev.context().metrics().fault(f.name());
         if (f.record) dev.writeEvent(f.dw0(), f.dw1(), f.dw2(), f.dw3());
-        return out.fault(f.eventId, f.name()).ok;
+        final boolean ok = out.fault(f.eventId, f.name()).ok;
+        f.clear();   // the success paths rely on a clean record
+        return ok;
     }
 
     // ---------------------------------------------------------------- stalls
@@ -361,19 +399,27 @@ public final class Translator implements TranslationService {
     void invalidateStreams(final long first, final long count) {
         removeSids(steCache, first, count);
         removeSids(cdCache, first, count);
+        dropContexts();
         iotlb.removeIf(streamMatcher.streams(first, count));
     }
 
     /** CFGI_CD: drops one CD and the IOTLB entries of that substream (CD 0 also serves no-SSID traffic). */
     void invalidateSubstream(final int sid, final int ssid) {
         cdCache.remove(Integer.toUnsignedLong(sid), ssid);
+        dropContexts();
         iotlb.removeIf(streamMatcher.substream(sid, ssid));
     }
 
     void invalidateAll() {
         steCache.clear();
         cdCache.clear();
+        dropContexts();
         iotlb.clear();
+    }
+
+    /** Any configuration invalidation empties the context front: {@link StreamContext#SLOTS} stores. */
+    private void dropContexts() {
+        for (StreamContext c : contexts) c.drop();
     }
 
     private static void removeSids(final DenseMap<?> m, final long first, final long count) {
@@ -396,9 +442,10 @@ public final class Translator implements TranslationService {
         }
 
         @Override
-        public boolean matches(final Iotlb.Entry e) {
-            if (Long.compareUnsigned(Integer.toUnsignedLong(e.sid) - first, count) >= 0) return false;
-            return ssidTag < 0 || e.ssidTag == ssidTag || (ssidTag == 1 && e.ssidTag == 0);
+        public boolean matches(final long key1, final long page, final long tag, final long s2Base) {
+            if (Long.compareUnsigned((key1 >>> 21) - first, count) >= 0) return false;
+            final int t = (int) (key1 & 0x1FFFFF);
+            return ssidTag < 0 || t == ssidTag || (ssidTag == 1 && t == 0);
         }
     }
 
@@ -437,8 +484,8 @@ public final class Translator implements TranslationService {
     Map<String, Object> describeCaches() {
         publishMetrics();
         final Map<String, Object> m = new LinkedHashMap<>();
-        m.put("iotlb", Map.of("entries", iotlb.size(), "capacity", iotlb.capacity(), "hits", iotlb.hits(),
-                "misses", iotlb.misses(), "evictions", iotlb.evictions()));
+        m.put("iotlb", Map.of("entries", iotlb.size(), "capacity", iotlb.capacity(), "ways", Iotlb.WAYS, "hits", hits,
+                "misses", misses, "evictions", iotlb.evictions()));
         m.put("steCache", Map.of("entries", steCache.size(), "capacity", steCache.capacity()));
         m.put("cdCache", Map.of("entries", cdCache.size(), "capacity", cdCache.capacity()));
         m.put("stalledTransactions", stalls.size());

@@ -38,7 +38,7 @@ class SmmuV3AllocationTest {
     @Test
     void shouldTranslateThroughFourLevelWalkOnMiss() {
         final SmmuV3Harness h = new SmmuV3Harness(Map.of(), 4);
-        assertEquals(SmmuV3Harness.PA_BASE + 0x1008, h.translateMiss(SmmuV3Harness.VA_BASE + 0x1008));
+        assertEquals(SmmuV3Harness.PA_BASE + 0x1008, h.translate(SmmuV3Harness.VA_BASE + 0x1008));
         assertEquals(1, h.iotlbEntries());
     }
 
