@@ -3,7 +3,7 @@ package dev.viommu.vtd;
 import java.util.Arrays;
 
 /**
- * The index behind the PASID cache and the IOTLB: a pool of entries keyed by two {@code long}s, found through an
+ * The index behind the PASID cache: a pool of entries keyed by two {@code long}s, found through an
  * open-addressing table, and threaded on three intrusive lists: all entries (insertion order, for FIFO eviction
  * and global flushes), entries of one group-1 value (a DID), and entries of one group-2 value (DID+PASID). Every
  * flush therefore walks only the entries it removes (or, for a page-selective flush, the entries of the group),

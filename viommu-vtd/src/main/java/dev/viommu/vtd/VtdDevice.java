@@ -241,7 +241,7 @@ public final class VtdDevice implements DeviceModel {
         final int am = (int) VtdReg.IVA_AM.get(iva);
         final long addr = VtdReg.IVA_ADDR.raw(iva);
         if (g == 3 && (am > VtdConfig.MAMV || (addr & ((1L << (12 + am)) - 1)) != 0)) g = 2;   // done as domain-selective
-        if (g != 0) iotlbInvalidate(g, did, addr, am, VtdReg.IVA_IH.isSet(iva));
+        if (g != 0) g = iotlbInvalidate(g, did, addr, am, VtdReg.IVA_IH.isSet(iva));
         long v = VtdReg.IOTLB_IVT.with(cmd, false);
         v = VtdReg.IOTLB_IAIG.with(v, g);
         regs.set(VtdReg.IOTLB, v);
@@ -322,9 +322,11 @@ public final class VtdDevice implements DeviceModel {
         }
     }
 
-    private void iotlbInvalidate(final int g, final int did, final long addr, final int am, final boolean ih) {
+    /** Returns the granularity done (IAIG): a page-selective flush the IOTLB did domain-wide reports 2. */
+    private int iotlbInvalidate(final int g, final int did, final long addr, final int am, final boolean ih) {
         final Iotlb tlb = translator.iotlb;
         final VtdBindingEvent.Scope scope;
+        int done = g;
         switch (g) {
             case 1 -> {
                 ctx.metrics().invalidation("iotlb-global");
@@ -340,13 +342,16 @@ public final class VtdDevice implements DeviceModel {
             }
             default -> {
                 ctx.metrics().invalidation("iotlb-page");
-                tlb.invalidateRange(did, -1, addr, am);
+                done = tlb.invalidateRange(did, -1, addr, am) ? 3 : 2;
                 scope = VtdBindingEvent.Scope.PAGES;
                 translator.notifier.notify(TranslationService.ANY_SOURCE, TranslationService.ANY_PASID, addr, 1L << (12 + am));
             }
         }
-        seam.onEvent(new VtdBindingEvent.IotlbInvalidated(scope, did, TranslationService.ANY_PASID,
-                g == 3 ? addr : 0, g == 3 ? 1L << (12 + am) : 0, ih));
+        if (seam != VtdHostSeam.NONE) {                // no event object per flush without a host binding
+            seam.onEvent(new VtdBindingEvent.IotlbInvalidated(scope, did, TranslationService.ANY_PASID,
+                    g == 3 ? addr : 0, g == 3 ? 1L << (12 + am) : 0, ih));
+        }
+        return done;
     }
 
     private void pasidIotlbInvalidate(final InvDesc.PasidIotlb p) {
@@ -355,14 +360,18 @@ public final class VtdDevice implements DeviceModel {
             ctx.metrics().invalidation("piotlb-pasid");
             tlb.invalidatePasid(p.did(), p.pasid());
             translator.notifier.notify(TranslationService.ANY_SOURCE, p.pasid(), 0, 0);
-            seam.onEvent(new VtdBindingEvent.IotlbInvalidated(VtdBindingEvent.Scope.PASID, p.did(), p.pasid(), 0, 0, false));
+            if (seam != VtdHostSeam.NONE) {
+                seam.onEvent(new VtdBindingEvent.IotlbInvalidated(VtdBindingEvent.Scope.PASID, p.did(), p.pasid(), 0, 0, false));
+            }
         } else {
             ctx.metrics().invalidation("piotlb-page");
             tlb.invalidateRange(p.did(), p.pasid(), p.addr(), p.am());
             final long size = 1L << (12 + p.am());
             translator.notifier.notify(TranslationService.ANY_SOURCE, p.pasid(), p.addr(), size);
-            seam.onEvent(new VtdBindingEvent.IotlbInvalidated(VtdBindingEvent.Scope.PASID_PAGES, p.did(), p.pasid(),
-                    p.addr(), size, p.ih()));
+            if (seam != VtdHostSeam.NONE) {
+                seam.onEvent(new VtdBindingEvent.IotlbInvalidated(VtdBindingEvent.Scope.PASID_PAGES, p.did(), p.pasid(),
+                        p.addr(), size, p.ih()));
+            }
         }
     }
 

@@ -40,8 +40,11 @@ final class VtdTranslator implements TranslationService {
     final MicroTlb l0 = new MicroTlb(epoch);
     final PasidCache pasidCache;
     final Iotlb iotlb;
+    private final TableReader tables = new TableReader();
     final InvalidationNotifier notifier = new InvalidationNotifier();
     private final long hawMask;
+    /** Second-stage entry masks, fixed by the configuration: address bits, always-reserved bits, SNP in leaves. */
+    private final long ssAddrMask, ssRsvdAlways, ssLeafSnp;
 
     // state latched by the device (GSTS.TES, RTADDR at SRTP)
     boolean enabled;
@@ -76,6 +79,9 @@ final class VtdTranslator implements TranslationService {
         this.pasidCache = new PasidCache(Math.max(64, cfg.iotlbEntries() / 16), epoch);
         this.iotlb = new Iotlb(cfg.iotlbEntries(), epoch);
         this.hawMask = (1L << cfg.haw()) - 1;
+        this.ssAddrMask = SsPte.ADDR_MASK & hawMask;
+        this.ssRsvdAlways = (SsPte.ADDR_MASK & ~hawMask) | SsPte.TM;
+        this.ssLeafSnp = cfg.snoopControl() ? 0 : SsPte.SNP;
     }
 
     @Override
@@ -172,11 +178,11 @@ final class VtdTranslator implements TranslationService {
         return true;
     }
 
-    private void fill(final int did, final int tag, final long iova, final int acc, final Translation out, final boolean absent) {
+    private void fill(final int did, final int tag, final long iova, final int acc, final Translation out, final int found) {
         misses++;
         final long size = 1L << (12 + 9 * wLevel);
         final long outPage = wOut & ~(size - 1);
-        iotlb.insert(did, tag, iova, wLevel, outPage, wPerms, absent);
+        iotlb.insert(did, tag, iova, wLevel, outPage, wPerms, found);
         final boolean priv = (acc & AccessType.PRIV) != 0;
         final boolean r = (wPerms & (priv ? Iotlb.SR : Iotlb.UR)) != 0;
         final boolean w = (wPerms & (priv ? Iotlb.SW : Iotlb.UW)) != 0;
@@ -204,14 +210,14 @@ final class VtdTranslator implements TranslationService {
         final int e = iotlb.lookup(did, Iotlb.NO_PASID_TAG, iova);
         if (e >= 0 && hit(e, iova, acc, out)) return 0;
         final int levels = (int) ContextEntry.AW.get(c1) + 2;
-        final GuestMemory mem = memory.get();
+        final GuestMemory mem = tables.bind(memory.get());
         int fr = ssWalk(mem, ContextEntry.SLPTPTR.raw(c0), levels, iova, acc, false, false);
         if (fr != 0) return fr;
         if (ssOut >= INTR_FIRST && ssOut <= INTR_LAST) return FaultReason.INTERRUPT_ADDR;
         wOut = ssOut;
         wLevel = ssLevel;
         wPerms = (ssR ? Iotlb.UR | Iotlb.SR : 0) | (ssW ? Iotlb.UW | Iotlb.SW : 0) | Iotlb.DIRTY_DONE;
-        fill(did, Iotlb.NO_PASID_TAG, iova, acc, out, e < 0);
+        fill(did, Iotlb.NO_PASID_TAG, iova, acc, out, e);
         return 0;
     }
 
@@ -299,7 +305,7 @@ final class VtdTranslator implements TranslationService {
         final int did = (int) PasidEntry.DID.get(q1);
         final int e = iotlb.lookup(did, p, iova);
         if (e >= 0 && hit(e, iova, acc, out)) return 0;
-        final GuestMemory mem = memory.get();
+        final GuestMemory mem = tables.bind(memory.get());
         final int ssLevels = (int) PasidEntry.AW.get(q0) + 2;
         final boolean ssade = PasidEntry.SSADE.isSet(q0);
         final long sspt = PasidEntry.SSPTPTR.raw(q0);
@@ -321,7 +327,7 @@ final class VtdTranslator implements TranslationService {
             default -> { return FaultReason.SM_PTE_INVALID; }
         }
         if (wOut >= INTR_FIRST && wOut <= INTR_LAST) return FaultReason.SM_INTERRUPT_ADDR;
-        fill(did, p, iova, acc, out, e < 0);
+        fill(did, p, iova, acc, out, e);
         return 0;
     }
 
@@ -427,28 +433,28 @@ final class VtdTranslator implements TranslationService {
         if ((addr >>> width) != 0 || (addr >>> cfg.awBits()) != 0) {
             return sm ? FaultReason.SM_ADDR_BEYOND_MAX : FaultReason.ADDR_BEYOND_MGAW;
         }
-        final boolean wantR = (acc & AccessType.READ) != 0, wantW = (acc & AccessType.WRITE) != 0;
+        final boolean wantW = (acc & AccessType.WRITE) != 0;
+        final long need = ((acc & AccessType.READ) != 0 ? SsPte.R : 0) | (wantW ? SsPte.W : 0);
+        final long addrMask = ssAddrMask, rsvdAlways = ssRsvdAlways;
         long table = root;
-        boolean r = true, w = true;
+        long rw = SsPte.R | SsPte.W;                      // R and W ANDed over the levels
         for (int level = levels; level >= 1; level--) {
             final int shift = 12 + 9 * (level - 1);
             final long ea = table + ((addr >>> shift) & 0x1FF) * 8;
             long pte;
             try {
-                pte = mem.load64Acquire(ea);
+                pte = tables.read(ea);
             } catch (GuestMemoryException e) {
                 return sm ? FaultReason.SM_SS_FETCH : FaultReason.PAGING_ENTRY_FETCH;
             }
-            r &= (pte & SsPte.R) != 0;
-            w &= (pte & SsPte.W) != 0;
-            if ((pte & (SsPte.R | SsPte.W)) == 0 || (wantR && !r) || (wantW && !w)) {
-                return sm ? FaultReason.SM_SS_PERM : wantW && !w ? FaultReason.WRITE : FaultReason.READ;
+            rw &= pte;
+            if ((pte & (SsPte.R | SsPte.W)) == 0 || (rw & need) != need) {
+                return sm ? FaultReason.SM_SS_PERM : wantW && (rw & SsPte.W) == 0 ? FaultReason.WRITE : FaultReason.READ;
             }
             final boolean leaf = level == 1 || (level <= 3 && (pte & SsPte.PS) != 0);
-            long rsvd = (pte & SsPte.ADDR_MASK & ~hawMask) | (pte & SsPte.TM);
-            if (!cfg.snoopControl() || !leaf) rsvd |= pte & SsPte.SNP;
-            if (level >= 4 && (pte & SsPte.PS) != 0) rsvd |= SsPte.PS;
-            if (leaf && level > 1) rsvd |= pte & ((1L << shift) - 1) & ~0xFFFL;
+            final long rsvd = pte & (leaf
+                    ? rsvdAlways | ssLeafSnp | ((1L << shift) - 1 & ~0xFFFL)
+                    : rsvdAlways | SsPte.SNP | (level >= 4 ? SsPte.PS : 0));
             if (rsvd != 0) return sm ? FaultReason.SM_SS_RSVD : FaultReason.PAGING_RSVD;
             if (ad) {
                 final long bits = SsPte.A | (leaf && wantW ? SsPte.D : 0);
@@ -456,13 +462,13 @@ final class VtdTranslator implements TranslationService {
             }
             if (leaf) {
                 final long size = 1L << shift;
-                ssOut = (pte & SsPte.ADDR_MASK & hawMask & ~(size - 1)) | (addr & (size - 1));
+                ssOut = (pte & addrMask & ~(size - 1)) | (addr & (size - 1));
                 ssLevel = level - 1;
-                ssR = r;
-                ssW = w;
+                ssR = (rw & SsPte.R) != 0;
+                ssW = (rw & SsPte.W) != 0;
                 return 0;
             }
-            table = pte & SsPte.ADDR_MASK & hawMask;
+            table = pte & addrMask;
         }
         throw new AssertionError("unreachable: level 1 is always a leaf");
     }
@@ -519,7 +525,7 @@ final class VtdTranslator implements TranslationService {
             }
             long pte;
             try {
-                pte = mem.load64Acquire(ea);
+                pte = tables.read(ea);
             } catch (GuestMemoryException e) {
                 return level == levels ? FaultReason.SM_FSPTPTR_INVALID : FaultReason.SM_FS_FETCH;
             }

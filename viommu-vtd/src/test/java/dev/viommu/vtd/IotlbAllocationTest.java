@@ -38,12 +38,19 @@ class IotlbAllocationTest {
         final Iotlb tlb = new Iotlb(1 << 16, new CacheEpoch());
         for (int i = 0; i < 10_000; i++) tlb.insert(5, 1, 0x1000L * i, 0, 0x1000L * i, 0xF);
         tlb.insert(5, 2, 0, 0, 0, 0xF);
-        assertEquals(1, tlb.invalidatePasid(5, 2));
-        assertEquals(10_000, tlb.size());
-        assertEquals(1, tlb.invalidateRange(5, 1, 0x5000, 0));
-        assertEquals(2, tlb.invalidateRange(5, -1, 0x6000, 1));
-        assertEquals(9_997, tlb.invalidateDomain(5));
-        assertEquals(0, tlb.size());
+        final int before = tlb.size();
+        tlb.invalidatePasid(5, 2);
+        assertEquals(-1, tlb.lookup(5, 2, 0));
+        assertEquals(before - 1, tlb.size());
+        tlb.invalidateRange(5, 1, 0x5000, 0);
+        assertEquals(-1, tlb.lookup(5, 1, 0x5000));
+        tlb.invalidateRange(5, -1, 0x6000, 1);
+        assertEquals(-1, tlb.lookup(5, 1, 0x6000));
         assertEquals(-1, tlb.lookup(5, 1, 0x7000));
+        assertEquals(before - 4, tlb.size());
+        assertTrue(tlb.lookup(5, 1, 0x8000) >= 0);
+        tlb.invalidateDomain(5);
+        assertEquals(0, tlb.size());
+        assertEquals(-1, tlb.lookup(5, 1, 0x8000));
     }
 }

@@ -116,6 +116,25 @@ class VtdRegisterTest {
     }
 
     @Test
+    void shouldReportDomainGranularityWhenAMidSizedPsiIsDoneDomainWide() throws Exception {
+        try (DirectMachine m = VtdTestGuest.machine(Map.of())) {              // 64 Ki entries: AM 11..13 bump the DID
+            final VtdTestGuest g = new VtdTestGuest(m).boot(false);
+            final PageTableWriter pt = g.legacyDomain(SID, 5);
+            pt.map(0x4000_0000L, g.page(), PageTableWriter.SIZE_4K, true);
+            assertTrue(m.translate(SID, NO_PASID, 0x4000_0000L, AccessType.READ).ok());
+            pt.unmap(0x4000_0000L);
+            m.write64(VtdTestGuest.IVA, 12);                                    // 16 MiB at 0: does not cover the page
+            m.write64(VtdTestGuest.IOTLB, 1L << 63 | 3L << 60 | 5L << 32);
+            assertEquals(2, (m.read64(VtdTestGuest.IOTLB) >>> 57) & 3, "IAIG: done domain-selective");
+            assertFalse(m.translate(SID, NO_PASID, 0x4000_0000L, AccessType.READ).ok(), "over-invalidated, re-walked");
+            g.faults();
+            m.write64(VtdTestGuest.IVA, 0x4000_0000L | 3);                      // a small PSI stays page-selective
+            m.write64(VtdTestGuest.IOTLB, 1L << 63 | 3L << 60 | 5L << 32);
+            assertEquals(3, (m.read64(VtdTestGuest.IOTLB) >>> 57) & 3, "IAIG: page-selective");
+        }
+    }
+
+    @Test
     void shouldInvalidateThroughTheContextCommandAndIotlbRegisters() throws Exception {
         try (DirectMachine m = VtdTestGuest.machine(Map.of())) {
             final VtdTestGuest g = new VtdTestGuest(m).boot(false);

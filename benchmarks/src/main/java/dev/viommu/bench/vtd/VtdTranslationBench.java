@@ -19,6 +19,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -30,6 +34,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>P2: a translation that misses and walks a 4-level second-stage table and fills the IOTLB
  *       ({@link #walkOnMiss}) against the same walk done as 4 dependent guest-memory reads
  *       ({@link #fourDependentReads}).</li>
+ *   <li>Diagnostics for P2's floor: the same 4 reads with acquire loads ({@link #fourDependentAcquireReads}, what
+ *       the walker used to do) and with opaque loads ({@link #fourDependentOpaqueReads}, what it does now), and a
+ *       translation that misses the L0 but hits the IOTLB ({@link #iotlbHitAfterL0Miss}).</li>
  * </ul>
  * The miss benchmark cycles through 4096 pages with a 64-entry IOTLB, so every translation misses.
  */
@@ -44,9 +51,10 @@ public class VtdTranslationBench {
     static final int MISS_PAGES = 4096;
     static final long IOVA = 0x4000_0000L;
 
-    private VtdBenchUnit hot, cold, pasid;
-    private TranslationService hotTs, coldTs, pasidTs;
+    private VtdBenchUnit hot, cold, pasid, big;
+    private TranslationService hotTs, coldTs, pasidTs, bigTs;
     private PageTableWriter coldTable;
+    private MemorySegment coldRam;
     private GuestMemory mem;
     private final Translation out = new Translation();
     private long[] dataPages;
@@ -69,6 +77,13 @@ public class VtdTranslationBench {
         final long page = cold.pages.getAsLong();
         for (int p = 0; p < MISS_PAGES; p++) coldTable.map(IOVA + 4096L * p, page, PageTableWriter.SIZE_4K, true);
         coldTs = cold.device.translation();
+        coldRam = cold.mem.regions().getFirst().segment();
+
+        big = new VtdBenchUnit(64L << 20, false, Map.of());
+        final PageTableWriter bigTable = big.legacyDomain(2);
+        final long bigPage = big.pages.getAsLong();
+        for (int p = 0; p < MISS_PAGES; p++) bigTable.map(IOVA + 4096L * p, bigPage, PageTableWriter.SIZE_4K, true);
+        bigTs = big.device.translation();
 
         pasid = new VtdBenchUnit(64L << 20, true, Map.of("x-scalable-mode", true, "x-flts", true, "x-pasid-mode", true));
         final PageTableWriter fs = pasid.firstStagePasid(7, 3);
@@ -79,6 +94,7 @@ public class VtdTranslationBench {
             check(hotTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * (k % HOT_PAGES), AccessType.READ, out));
             check(coldTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * (k % MISS_PAGES), AccessType.READ, out));
             check(pasidTs.translate(VtdBenchUnit.SID, 7, IOVA + 4096L * (k % HOT_PAGES), AccessType.READ, out));
+            check(bigTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * (k % MISS_PAGES), AccessType.READ, out));
         }
     }
 
@@ -91,6 +107,7 @@ public class VtdTranslationBench {
         hot.close();
         cold.close();
         pasid.close();
+        big.close();
     }
 
     /** P1 baseline: one 8-byte guest-memory read, over the same 16 pages. */
@@ -128,7 +145,51 @@ public class VtdTranslationBench {
         return table;
     }
 
-    /** P2: a translation that misses the IOTLB, walks 4 levels and fills the IOTLB (evicting the oldest entry). */
+    /**
+     * P2 floor, part 1: the 4 dependent reads as the walker must do them, single-copy-atomic with acquire order
+     * ({@code load64Acquire}: alignment check, region check, acquire VarHandle).
+     */
+    @Benchmark
+    public long fourDependentAcquireReads() throws GuestMemoryException {
+        final int k = i = (i + 1) & (MISS_PAGES - 1);
+        final long iova = IOVA + 4096L * k;
+        long table = coldTable.root();
+        for (int level = 4; level >= 1; level--) {
+            table = cold.mem.load64Acquire(table + ((iova >>> (12 + 9 * (level - 1))) & 0x1FF) * 8) & 0x000F_FFFF_FFFF_F000L;
+        }
+        return table;
+    }
+
+    private static final VarHandle OPAQUE64 = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
+    /**
+     * P2 floor, part 1b: the 4 reads as the walker does them ({@code TableReader}): opaque loads on the RAM segment,
+     * single-copy atomic without an acquire fence.
+     */
+    @Benchmark
+    public long fourDependentOpaqueReads() {
+        final int k = i = (i + 1) & (MISS_PAGES - 1);
+        final long iova = IOVA + 4096L * k;
+        final MemorySegment seg = coldRam;
+        long table = coldTable.root();
+        for (int level = 4; level >= 1; level--) {
+            table = (long) OPAQUE64.getOpaque(seg, table + ((iova >>> (12 + 9 * (level - 1))) & 0x1FF) * 8) & 0x000F_FFFF_FFFF_F000L;
+        }
+        return table;
+    }
+
+    /**
+     * P2 floor, part 2: everything a miss does except the walk and the fill: the request checks, the L0 probe (a
+     * miss: 4096 pages cycle through 256 L0 slots), the context-cache read and an IOTLB probe that hits.
+     */
+    @Benchmark
+    public long iotlbHitAfterL0Miss() {
+        final int k = i = (i + 1) & (MISS_PAGES - 1);
+        bigTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * k, AccessType.READ, out);
+        return out.outputAddress;
+    }
+
+    /** P2: a translation that misses the IOTLB, walks 4 levels and fills the IOTLB (evicting a live entry) and the L0. */
     @Benchmark
     public long walkOnMiss() {
         final int k = i = (i + 1) & (MISS_PAGES - 1);
