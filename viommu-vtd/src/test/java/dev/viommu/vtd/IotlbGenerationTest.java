@@ -166,9 +166,13 @@ class IotlbGenerationTest {
         work.run();
         work.run();
         final com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        final long before = mx.getThreadAllocatedBytes(Thread.currentThread().threadId());
-        work.run();
-        final long after = mx.getThreadAllocatedBytes(Thread.currentThread().threadId());
+        long best = Long.MAX_VALUE;
+        for (int round = 0; round < 10 && best >= 1024; round++) {   // best of rounds: a JIT or GC event can land in one round; an allocation per operation shows in every round
+            final long b0 = mx.getThreadAllocatedBytes(Thread.currentThread().threadId());
+            work.run();
+            best = Math.min(best, mx.getThreadAllocatedBytes(Thread.currentThread().threadId()) - b0);
+        }
+        final long before = 0, after = best;
         assertTrue(after - before < 1024, "allocated " + (after - before) + " bytes");
     }
 
@@ -183,10 +187,14 @@ class IotlbGenerationTest {
             final Translation out = new Translation();
             for (int i = 0; i < 50_000; i++) ts.translate(0x10, NO_PASID, 0x1000L * (i & 1023), AccessType.READ, out);
             final com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-            final long before = mx.getThreadAllocatedBytes(Thread.currentThread().threadId());
             boolean ok = true;
-            for (int i = 0; i < 10_000; i++) ok &= ts.translate(0x10, NO_PASID, 0x1000L * (i & 1023), AccessType.READ, out);
-            final long after = mx.getThreadAllocatedBytes(Thread.currentThread().threadId());
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 10 && best >= 1024; round++) {   // best of rounds: a JIT or GC event can land in one round; an allocation per operation shows in every round
+                final long b0 = mx.getThreadAllocatedBytes(Thread.currentThread().threadId());
+                for (int i = 0; i < 10_000; i++) ok &= ts.translate(0x10, NO_PASID, 0x1000L * (i & 1023), AccessType.READ, out);
+                best = Math.min(best, mx.getThreadAllocatedBytes(Thread.currentThread().threadId()) - b0);
+            }
+            final long before = 0, after = best;
             assertTrue(ok);
             assertTrue(after - before < 1024, "allocated " + (after - before) + " bytes over 10k misses");
         }

@@ -103,9 +103,13 @@ class VtdServicesTest {
             for (int i = 0; i < 20_000; i++) ir.remap(SID, addr, 0, out);
             final com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             final long tid = Thread.currentThread().threadId();
-            final long before = mx.getThreadAllocatedBytes(tid);
-            for (int i = 0; i < 10_000; i++) ir.remap(SID, addr, 0, out);
-            final long after = mx.getThreadAllocatedBytes(tid);
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 10 && best >= 1024; round++) {   // best of rounds: a JIT or GC event can land in one round; an allocation per operation shows in every round
+                final long b0 = mx.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < 10_000; i++) ir.remap(SID, addr, 0, out);
+                best = Math.min(best, mx.getThreadAllocatedBytes(tid) - b0);
+            }
+            final long before = 0, after = best;
             assertTrue(out.delivered);
             assertEquals(0xFEE0_2000L, out.address);
             assertEquals(0x44, out.data);

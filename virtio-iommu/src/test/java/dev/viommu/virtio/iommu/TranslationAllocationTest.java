@@ -15,9 +15,13 @@ class TranslationAllocationTest {
         final ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long sum = 0;
         for (int i = 0; i < 200_000; i++) sum += b.translate(VirtioIommuBench.iova((i * 7919) % 100_000));   // warm-up (JIT)
-        final long before = mx.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < 10_000; i++) sum += b.translate(VirtioIommuBench.iova((i * 7919) % 100_000));
-        final long after = mx.getCurrentThreadAllocatedBytes();
+        long best = Long.MAX_VALUE;
+        for (int round = 0; round < 10 && best > 0; round++) {   // best of rounds: a JIT or GC event can land in one round; an allocation per operation shows in every round
+            final long b0 = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 10_000; i++) sum += b.translate(VirtioIommuBench.iova((i * 7919) % 100_000));
+            best = Math.min(best, mx.getCurrentThreadAllocatedBytes() - b0);
+        }
+        final long before = 0, after = best;
         assertTrue(sum > 0);
         assertEquals(0, after - before, "bytes allocated by 10k translation hits");
     }
