@@ -33,9 +33,12 @@ public final class ScmDomainSocketChannel extends AbstractEpollStreamChannel imp
     /** What one recvmsg delivered: the bytes, and the fds that arrived with the first of them. */
     public record ScmRead(ByteBuf bytes, int[] fds, boolean controlTruncated) {}
 
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment buffer = arena.allocate(READ_BUFFER);
-    private final Posix.RecvScratch scratch = new Posix.RecvScratch(arena);
+    // Made on the first read, on the event loop: a new connection's greeting must not wait for the FFM
+    // layouts and VarHandles recvmsg needs (their first use spins bytecode).
+    private Arena arena;
+    private MemorySegment buffer;
+    private Posix.RecvScratch scratch;
+    private boolean closed;
 
     private final EpollDomainSocketChannelConfig config = new EpollDomainSocketChannelConfig(this);
     private final DomainSocketAddress local, remote;
@@ -75,16 +78,22 @@ public final class ScmDomainSocketChannel extends AbstractEpollStreamChannel imp
             super.doClose();
         } finally {
             // The buffers are only used on the event loop, which is where doClose runs.
-            if (arena.scope().isAlive()) arena.close();
+            closed = true;
+            if (arena != null && arena.scope().isAlive()) arena.close();
         }
     }
 
     private final class ScmUnsafe extends EpollStreamUnsafe {
         @Override
         void epollInReady() {
-            if (socket.isInputShutdown() || !arena.scope().isAlive()) {
+            if (socket.isInputShutdown() || closed) {
                 clearEpollIn0();
                 return;
+            }
+            if (arena == null) {
+                arena = Arena.ofShared();
+                buffer = arena.allocate(READ_BUFFER);
+                scratch = new Posix.RecvScratch(arena);
             }
             final ChannelPipeline pipeline = pipeline();
             final int[] fdsBuf = new int[Posix.MAX_FDS_PER_MESSAGE];
