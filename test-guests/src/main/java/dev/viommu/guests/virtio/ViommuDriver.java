@@ -1,6 +1,10 @@
 package dev.viommu.guests.virtio;
 
 import dev.viommu.core.guest.GuestMachine;
+import dev.viommu.core.guest.virtio.GuestAllocator;
+import dev.viommu.core.guest.virtio.SplitVirtqueue;
+import dev.viommu.core.guest.virtio.VirtioConfigOps;
+import dev.viommu.core.guest.virtio.VirtioPciGuest;
 import dev.viommu.core.mem.GuestMemory;
 import dev.viommu.core.mem.GuestMemoryException;
 

@@ -1,6 +1,10 @@
 package dev.viommu.guests.virtio;
 
 import dev.viommu.core.guest.GuestMachine;
+import dev.viommu.core.guest.virtio.GuestAllocator;
+import dev.viommu.core.guest.virtio.VirtioConfigOps;
+import dev.viommu.core.guest.virtio.VirtioMmioGuest;
+import dev.viommu.core.guest.virtio.VirtioPciGuest;
 import dev.viommu.guests.GuestScript;
 import dev.viommu.guests.Narrator;
 

@@ -1,6 +1,7 @@
 package dev.viommu.guests.virtio;
 
 import dev.viommu.core.guest.GuestMachine;
+import dev.viommu.core.guest.virtio.GuestAllocator;
 import dev.viommu.core.translate.AccessType;
 import dev.viommu.guests.Narrator;
 

@@ -12,8 +12,8 @@ import dev.viommu.core.spi.InterruptSink;
 import dev.viommu.core.spi.Properties;
 import dev.viommu.core.spi.PropertyException;
 import dev.viommu.core.translate.Translation;
-import dev.viommu.virtio.fixture.GuestAllocator;
-import dev.viommu.virtio.fixture.GuestMmioTransport;
+import dev.viommu.core.guest.virtio.GuestAllocator;
+import dev.viommu.core.guest.virtio.VirtioMmioGuest;
 import dev.viommu.virtio.fixture.DeviceTestDriver;
 
 import java.util.ArrayList;
@@ -52,7 +52,7 @@ final class TestMachine implements GuestMachine {
         device.translation().addInvalidationListener((s, p, i, z) -> invalidations.add(new Invalidation(s, p, i, z)));
     }
 
-    DeviceTestDriver driver() { return new DeviceTestDriver(this, new GuestMmioTransport(this, 0), alloc); }
+    DeviceTestDriver driver() { return new DeviceTestDriver(this, new VirtioMmioGuest(this, 0), alloc); }
 
     void add(final Endpoint e) {
         try {

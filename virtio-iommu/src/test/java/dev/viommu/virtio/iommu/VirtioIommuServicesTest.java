@@ -19,8 +19,8 @@ import dev.viommu.core.spi.InterruptSink;
 import dev.viommu.core.spi.Properties;
 import dev.viommu.core.translate.AccessType;
 import dev.viommu.virtio.fixture.DeviceTestDriver;
-import dev.viommu.virtio.fixture.GuestAllocator;
-import dev.viommu.virtio.fixture.GuestMmioTransport;
+import dev.viommu.core.guest.virtio.GuestAllocator;
+import dev.viommu.core.guest.virtio.VirtioMmioGuest;
 import org.junit.jupiter.api.Test;
 import org.mockito.InOrder;
 
@@ -50,7 +50,7 @@ class VirtioIommuServicesTest {
             try (DirectMachine m = new DirectMachine(driver, Map.of(), 64L << 20)) {
                 m.attachEmulated("ep", EP);
                 m.attachEmulated("ep2", EP + 1);
-                final DeviceTestDriver d = new DeviceTestDriver(m, new GuestMmioTransport(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
+                final DeviceTestDriver d = new DeviceTestDriver(m, new VirtioMmioGuest(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
                 if (driver.endsWith("device")) {
                     assertEquals(0, d.probe());
                     assertEquals(S_OK, st(d, attachReq(1, EP, 0)));
@@ -89,7 +89,7 @@ class VirtioIommuServicesTest {
                 HostBinding.NONE);
         final TestMachine m = new TestMachine(dev, ram);
         m.attachEmulated("ep", EP);
-        final DeviceTestDriver d = new DeviceTestDriver(m, new GuestMmioTransport(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
+        final DeviceTestDriver d = new DeviceTestDriver(m, new VirtioMmioGuest(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
         assertEquals(0, d.probe());
         assertEquals(S_OK, st(d, attachReq(1, EP, 0)));
         assertEquals(S_OK, st(d, mapReq(1, 0x1000, 0x1FFF, 0x10_0000, MAP_F_READ)));
@@ -135,7 +135,7 @@ class VirtioIommuServicesTest {
                 VirtioIommuConfig.from(props(Map.of())), ctx, binding);
         final TestMachine m = new TestMachine(dev, ram);
         dev.attachEndpoint(new Endpoint("vfio0", Endpoint.Kind.PASSTHROUGH, 0x20, Optional.of(HostDeviceRef.path("/dev/vfio/devices/vfio0"))));
-        final DeviceTestDriver d = new DeviceTestDriver(m, new GuestMmioTransport(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
+        final DeviceTestDriver d = new DeviceTestDriver(m, new VirtioMmioGuest(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
         assertEquals(0, d.probe());
         final DeviceTestDriver.Endpoint ep = new DeviceTestDriver.Endpoint(0x20);
         assertEquals(0, d.probeEndpoint(ep));

@@ -2,8 +2,8 @@ package dev.viommu.virtio.transport;
 
 import dev.viommu.core.guest.DirectMachine;
 import dev.viommu.core.guest.GuestMachine;
-import dev.viommu.virtio.fixture.GuestAllocator;
-import dev.viommu.virtio.fixture.GuestPciTransport;
+import dev.viommu.core.guest.virtio.GuestAllocator;
+import dev.viommu.core.guest.virtio.VirtioPciGuest;
 import dev.viommu.virtio.fixture.DeviceTestDriver;
 import dev.viommu.virtio.iommu.VirtioIommuDevice;
 import dev.viommu.virtio.spec.VirtioPciCap;
@@ -24,13 +24,15 @@ class VirtioPciTransportTest {
         return m;
     }
 
-    private static GuestPciTransport transport(final DirectMachine m, final boolean msix) {
+    /** The guest's virtio-pci transport: enumerated and probed from configuration space, like Linux does. */
+    private static VirtioPciGuest transport(final DirectMachine m, final boolean msix) {
         final PciLayout l = ((VirtioIommuDevice) m.device()).pciLayout();
         final Map<Integer, Integer> bars = new HashMap<>();
         for (PciLayout.Bar b : l.bars()) bars.put(b.bar(), b.region());
-        return new GuestPciTransport(m, l.capabilities().stream()
-                .map(c -> new GuestPciTransport.Cap(c.cfgType(), c.bar(), c.offset(), c.length(), c.notifyOffMultiplier())).toList(),
-                bars, msix ? new GuestPciTransport.Msix(l.msix().tableBar(), l.msix().tableOffset(), l.msix().tableSize()) : null);
+        final VirtioPciGuest t = new VirtioPciGuest(m, bars, msix);
+        t.enumerate();
+        t.probe();
+        return t;
     }
 
     @Test
@@ -97,7 +99,7 @@ class VirtioPciTransportTest {
             assertEquals(List.of(), m.takeInterrupts(0), "masked: pending, not sent");
             assertEquals(1L << 2, m.mmioRead(1, 0x800, 8), "PBA bit 2");
             m.mmioWrite(1, 2 * 16 + 12, 4, 0);                 // unmask: the pending message goes out
-            assertEquals(List.of(new GuestMachine.Interrupt.Msi(GuestPciTransport.MSI_ADDRESS, 2)), m.takeInterrupts(0));
+            assertEquals(List.of(new GuestMachine.Interrupt.Msi(VirtioPciGuest.MSI_ADDRESS, 2)), m.takeInterrupts(0));
             assertEquals(0, m.mmioRead(1, 0x800, 8));
             // a vector beyond the table reads back as NO_VECTOR
             m.mmioWrite(0, 22, 2, 0);
@@ -117,7 +119,7 @@ class VirtioPciTransportTest {
             m.dmaRead(8, GuestMachine.NO_PASID, 0x5000, new byte[4]);
             assertEquals(List.of(), m.takeInterrupts(0));
             m.mmioWrite(0xFF, cap + 2, 2, 0x8000);
-            assertEquals(List.of(new GuestMachine.Interrupt.Msi(GuestPciTransport.MSI_ADDRESS, 2)), m.takeInterrupts(0));
+            assertEquals(List.of(new GuestMachine.Interrupt.Msi(VirtioPciGuest.MSI_ADDRESS, 2)), m.takeInterrupts(0));
         }
     }
 }

@@ -3,9 +3,9 @@ package dev.viommu.virtio.transport;
 import dev.viommu.core.guest.DirectMachine;
 import dev.viommu.core.guest.GuestMachine;
 import dev.viommu.core.mem.GuestMemory;
-import dev.viommu.virtio.fixture.GuestAllocator;
-import dev.viommu.virtio.fixture.GuestMmioTransport;
-import dev.viommu.virtio.fixture.GuestVirtqueue;
+import dev.viommu.core.guest.virtio.GuestAllocator;
+import dev.viommu.core.guest.virtio.VirtioMmioGuest;
+import dev.viommu.core.guest.virtio.SplitVirtqueue;
 import dev.viommu.virtio.fixture.DeviceTestDriver;
 import dev.viommu.virtio.iommu.VirtioIommuDevice;
 import dev.viommu.virtio.spec.VirtioMmioReg;
@@ -29,7 +29,7 @@ class VirtioTransportTest {
     }
 
     private static DeviceTestDriver driver(final GuestMachine m) {
-        return new DeviceTestDriver(m, new GuestMmioTransport(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
+        return new DeviceTestDriver(m, new VirtioMmioGuest(m, 0), new GuestAllocator(0x10_0000, 0x100_0000));
     }
 
     private static int status(final GuestMachine m) { return m.read32(VirtioMmioReg.STATUS); }
@@ -40,7 +40,7 @@ class VirtioTransportTest {
             assertEquals(0x74726976, m.read32(VirtioMmioReg.MAGIC_VALUE));
             assertEquals(2, m.read32(VirtioMmioReg.VERSION));
             assertEquals(23, m.read32(VirtioMmioReg.DEVICE_ID));
-            assertEquals(256, new GuestMmioTransport(m, 0).queueMax(0));
+            assertEquals(256, new VirtioMmioGuest(m, 0).queueMax(0));
             assertEquals(-4096L, m.mmioRead(0, 0x100, 8), "page_size_mask");
             assertEquals(512, m.mmioRead(0, 0x100 + 32, 4), "probe_size");
             assertEquals(1, m.mmioRead(0, 0x100 + 36, 1), "bypass (boot-bypass)");
@@ -52,7 +52,7 @@ class VirtioTransportTest {
     void shouldRefuseFeaturesOkForUnofferedFeaturesOrWithoutVersion1() {
         try (DirectMachine m = mmio(Map.of())) {
             final DeviceTestDriver d = driver(m);
-            final GuestMmioTransport t = new GuestMmioTransport(m, 0);
+            final VirtioMmioGuest t = new VirtioMmioGuest(m, 0);
             t.reset();
             t.setStatus(3);
             t.finalizeFeatures(1L << 40 | 1L << 32);
@@ -74,13 +74,13 @@ class VirtioTransportTest {
     @Test
     void shouldNotProcessQueuesBeforeDriverOk() throws Exception {
         try (DirectMachine m = mmio(Map.of())) {
-            final GuestMmioTransport t = new GuestMmioTransport(m, 0);
+            final VirtioMmioGuest t = new VirtioMmioGuest(m, 0);
             final GuestAllocator a = new GuestAllocator(0x10_0000, 0x100_0000);
             t.reset();
             t.setStatus(3);
             t.finalizeFeatures(1L << F_VERSION_1 | 1L << F_MAP_UNMAP);
             t.setStatus(3 | 8);
-            final GuestVirtqueue vq = new GuestVirtqueue(m, a, 0, 256, false, false);
+            final SplitVirtqueue vq = new SplitVirtqueue(m.memory(), a, 0, 256, false, false);
             assertTrue(t.setupQueue(0, 256, vq.desc, vq.avail, vq.used));
             final long buf = a.alloc(64, 8);
             m.memory().write(buf, attachReq(1, 8, 0), 0, 20);
@@ -88,7 +88,7 @@ class VirtioTransportTest {
             t.notify(0);
             assertNull(vq.getBuf(), "no buffers used before DRIVER_OK");
             t.setStatus(3 | 8 | 4);
-            final GuestVirtqueue.Used u = vq.getBuf();
+            final SplitVirtqueue.Used u = vq.getBuf();
             assertNotNull(u, "DRIVER_OK consumed what was already available");
             assertEquals(4, u.len());
             assertEquals(0, m.memory().read8(buf + 20));
@@ -120,7 +120,7 @@ class VirtioTransportTest {
         try (DirectMachine m = mmio(Map.of())) {
             final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe(LINUX_FEATURES & ~(1L << F_INDIRECT_DESC), true));
-            final GuestVirtqueue vq = d.requestQueue();
+            final SplitVirtqueue vq = d.requestQueue();
             final GuestMemory mem = m.memory();
             // descriptors 0 -> 1 -> 0 with NEXT set: a loop the TTL must stop
             mem.write64(vq.desc, 0x20_0000);
@@ -144,7 +144,7 @@ class VirtioTransportTest {
             try (DirectMachine m = mmio(Map.of())) {
                 final DeviceTestDriver d = driver(m);
                 assertEquals(0, d.probe(negotiated ? LINUX_FEATURES : LINUX_FEATURES & ~(1L << F_INDIRECT_DESC), true));
-                final GuestVirtqueue vq = d.requestQueue();
+                final SplitVirtqueue vq = d.requestQueue();
                 final GuestMemory mem = m.memory();
                 final long table = 0x30_0000;
                 mem.write64(table, 0x30_1000);                 // an indirect descriptor inside the indirect table
@@ -167,7 +167,7 @@ class VirtioTransportTest {
             final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe(LINUX_FEATURES & ~(1L << F_INDIRECT_DESC), true));
             // the driver's own add_sgs never does this: build the chain by hand (writable, then readable)
-            final GuestVirtqueue vq = d.requestQueue();
+            final SplitVirtqueue vq = d.requestQueue();
             final GuestMemory mem = m.memory();
             mem.write64(vq.desc, 0x20_0000);
             mem.write32(vq.desc + 8, 4);
@@ -188,7 +188,7 @@ class VirtioTransportTest {
             final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe());
             d.handleInterrupts(0);
-            final GuestVirtqueue vq = d.requestQueue();
+            final SplitVirtqueue vq = d.requestQueue();
             final GuestMemory mem = m.memory();
             // The request queue's used_event is never advanced by the driver here: after the first
             // notification the device must stay quiet (vring_need_event false).
@@ -230,7 +230,7 @@ class VirtioTransportTest {
         try (DirectMachine m = mmio(Map.of())) {
             final DeviceTestDriver d = driver(m);
             assertEquals(0, d.probe());
-            final GuestVirtqueue vq = d.requestQueue();
+            final SplitVirtqueue vq = d.requestQueue();
             final long buf = 0x40_0000;
             m.memory().write(buf, attachReq(1, 8, 0), 0, 20);
             vq.addSgs(new long[][] {{buf, 20}}, new long[][] {{buf + 20, 4}}, "a");
@@ -248,7 +248,7 @@ class VirtioTransportTest {
     @Test
     void shouldRefuseAQueueOfNonPowerOfTwoSize() {
         try (DirectMachine m = mmio(Map.of())) {
-            final GuestMmioTransport t = new GuestMmioTransport(m, 0);
+            final VirtioMmioGuest t = new VirtioMmioGuest(m, 0);
             t.reset();
             t.setStatus(3);
             t.finalizeFeatures(1L << F_VERSION_1);

@@ -1,4 +1,4 @@
-package dev.viommu.guests.virtio;
+package dev.viommu.core.guest.virtio;
 
 import dev.viommu.core.guest.GuestMachine;
 
@@ -21,7 +21,7 @@ import java.util.Map;
 public final class VirtioPciGuest implements VirtioConfigOps {
     public static final int CONFIG_REGION = 0xFF;
     // pci_regs.h
-    static final int PCI_VENDOR_ID = 0x00, PCI_DEVICE_ID = 0x02, PCI_COMMAND = 0x04, PCI_STATUS = 0x06,
+    public static final int PCI_VENDOR_ID = 0x00, PCI_DEVICE_ID = 0x02, PCI_COMMAND = 0x04, PCI_STATUS = 0x06,
             PCI_REVISION_ID = 0x08, PCI_CLASS_PROG = 0x09, PCI_HEADER_TYPE = 0x0e, PCI_BASE_ADDRESS_0 = 0x10,
             PCI_SUBSYSTEM_VENDOR_ID = 0x2c, PCI_CAPABILITY_LIST = 0x34, PCI_INTERRUPT_PIN = 0x3d;
     static final int PCI_COMMAND_MEMORY = 0x2, PCI_COMMAND_MASTER = 0x4, PCI_STATUS_CAP_LIST = 0x10;

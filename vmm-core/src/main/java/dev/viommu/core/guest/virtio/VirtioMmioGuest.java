@@ -1,4 +1,4 @@
-package dev.viommu.guests.virtio;
+package dev.viommu.core.guest.virtio;
 
 import dev.viommu.core.guest.GuestMachine;
 

@@ -1,4 +1,4 @@
-package dev.viommu.guests.virtio;
+package dev.viommu.core.guest.virtio;
 
 /** A bump allocator of guest-physical memory for the driver's rings and buffers (the kernel's kmalloc/dma_alloc). */
 public final class GuestAllocator {

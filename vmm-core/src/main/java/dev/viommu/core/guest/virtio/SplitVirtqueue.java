@@ -1,4 +1,4 @@
-package dev.viommu.guests.virtio;
+package dev.viommu.core.guest.virtio;
 
 import dev.viommu.core.mem.GuestMemory;
 import dev.viommu.core.mem.GuestMemoryException;
@@ -172,6 +172,31 @@ public final class SplitVirtqueue {
         mem.write16(desc + (long) DESC_SIZE * d + 14, freeHead);
         freeHead = head;
         numFree += chainLen[head];
+    }
+
+    /**
+     * Not in Linux: publishes {@code head} in the available ring as is, without building a chain (device tests
+     * use it to hand the device broken or stale chains).
+     */
+    public void publishRaw(final int head) {
+        try {
+            mem.write16(avail + 4 + 2L * (availIdx & (size - 1)), head);
+            availIdx = (availIdx + 1) & 0xFFFF;
+            mem.write16(avail + 2, availIdx);
+            numAdded++;
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Not in Linux: writes avail->idx directly (device tests of the device's index checks). */
+    public void setAvailIdxRaw(final int idx) {
+        availIdx = idx & 0xFFFF;
+        try {
+            mem.write16(avail + 2, availIdx);
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public int availIdx() { return availIdx; }

@@ -1,4 +1,4 @@
-package dev.viommu.guests.virtio;
+package dev.viommu.core.guest.virtio;
 
 /**
  * The transport half of a guest virtio driver: Linux's {@code struct virtio_config_ops}, implemented by
