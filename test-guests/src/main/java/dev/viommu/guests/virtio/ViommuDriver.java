@@ -2,6 +2,7 @@ package dev.viommu.guests.virtio;
 
 import dev.viommu.core.guest.GuestMachine;
 import dev.viommu.core.guest.virtio.GuestAllocator;
+import dev.viommu.core.guest.virtio.ViommuRequests;
 import dev.viommu.core.guest.virtio.SplitVirtqueue;
 import dev.viommu.core.guest.virtio.VirtioConfigOps;
 import dev.viommu.core.guest.virtio.VirtioPciGuest;
@@ -18,6 +19,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
+
 /**
  * A guest virtio-iommu driver that does what Linux 7.3's drivers/iommu/virtio-iommu.c does (with the virtio core
  * steps of drivers/virtio/virtio.c it relies on), written against {@link GuestMachine} and a
@@ -25,9 +28,6 @@ import java.util.function.Consumer;
  * public step names the Linux function it mirrors and reports itself to {@code trace} (a script's narrator).
  */
 public final class ViommuDriver {
-    // errnos as the kernel returns them
-    public static final int ENOENT = 2, EIO = 5, ENOMEM = 12, EFAULT = 14, ENODEV = 19, EINVAL = 22, ENOSPC = 28,
-            ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110;
     // uapi virtio_iommu.h feature bits, plus the virtio core's
     public static final int F_INPUT_RANGE = 0, F_DOMAIN_RANGE = 1, F_MAP_UNMAP = 2, F_BYPASS = 3, F_PROBE = 4,
             F_MMIO = 5, F_BYPASS_CONFIG = 6, F_INDIRECT_DESC = 28, F_EVENT_IDX = 29, F_VERSION_1 = 32,
@@ -40,20 +40,15 @@ public final class ViommuDriver {
     // device status (uapi virtio_config.h)
     public static final int ACKNOWLEDGE = 1, DRIVER = 2, DRIVER_OK = 4, FEATURES_OK = 8, NEEDS_RESET = 0x40, FAILED = 0x80;
     // request types and status codes
-    public static final int T_ATTACH = 1, T_DETACH = 2, T_MAP = 3, T_UNMAP = 4, T_PROBE = 5;
-    public static final int S_OK = 0, S_IOERR = 1, S_UNSUPP = 2, S_DEVERR = 3, S_INVAL = 4, S_RANGE = 5, S_NOENT = 6,
-            S_FAULT = 7, S_NOMEM = 8;
     public static final String[] STATUS_NAMES = {"S_OK", "S_IOERR", "S_UNSUPP", "S_DEVERR", "S_INVAL", "S_RANGE",
             "S_NOENT", "S_FAULT", "S_NOMEM"};
-    public static final int MAP_F_READ = 1, MAP_F_WRITE = 2, MAP_F_MMIO = 4, ATTACH_F_BYPASS = 1;
-    public static final int IOMMU_READ = 1, IOMMU_WRITE = 2, IOMMU_MMIO = 4;
     public static final int FAULT_R_UNKNOWN = 0, FAULT_R_DOMAIN = 1, FAULT_R_MAPPING = 2;
     public static final int FAULT_F_READ = 1, FAULT_F_WRITE = 2, FAULT_F_ADDRESS = 0x100;
     public static final int RESV_MEM_T_RESERVED = 0, RESV_MEM_T_MSI = 1;
     // struct virtio_iommu_config offsets
     static final int CFG_PAGE_SIZE_MASK = 0, CFG_INPUT_START = 8, CFG_INPUT_END = 16, CFG_DOMAIN_START = 24,
             CFG_DOMAIN_END = 28, CFG_PROBE_SIZE = 32, CFG_BYPASS = 36;
-    static final int REQUEST_VQ = 0, EVENT_VQ = 1, EVT_SIZE = 24, PROBE_HEAD = 72;
+    static final int REQUEST_VQ = 0, EVENT_VQ = 1, EVT_SIZE = 24;
     static final int VIOMMU_FAULT_RESV_MASK = 0xFFFF_FF00;
     static final long PAGE_SIZE = 4096;
     private static final int SLOT = 1024;
@@ -342,48 +337,11 @@ public final class ViommuDriver {
         return reqErrno(status(buf));
     }
 
-    /** The status byte of a request sent with {@link #sendReqSync}. */
-    public static int status(final byte[] req) { return req[req.length - 4] & 0xFF; }
-
     public static String statusName(final int s) { return s >= 0 && s < STATUS_NAMES.length ? STATUS_NAMES[s] : "S_" + s; }
 
-    /** viommu_get_req_errno. */
-    public static int reqErrno(final int status) {
-        return switch (status) {
-            case S_OK -> 0;
-            case S_UNSUPP -> -ENOSYS;
-            case S_INVAL -> -EINVAL;
-            case S_RANGE -> -ERANGE;
-            case S_NOENT -> -ENOENT;
-            case S_FAULT -> -EFAULT;
-            case S_NOMEM -> -ENOMEM;
-            default -> -EIO;            // S_IOERR, S_DEVERR
-        };
-    }
+    public byte[] probeReq(final int endpoint) { return ViommuRequests.probeReq(endpoint, probeSize); }
 
-    // request builders (struct virtio_iommu_req_*), little-endian
-    private static ByteBuffer le(final int n) { return ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN); }
-
-    public static byte[] attachReq(final int domain, final int endpoint, final int flags) {
-        return le(24).put(0, (byte) T_ATTACH).putInt(4, domain).putInt(8, endpoint).putInt(12, flags).array();
-    }
-
-    public static byte[] detachReq(final int domain, final int endpoint) {
-        return le(24).put(0, (byte) T_DETACH).putInt(4, domain).putInt(8, endpoint).array();
-    }
-
-    public static byte[] mapReq(final int domain, final long start, final long end, final long phys, final int flags) {
-        return le(40).put(0, (byte) T_MAP).putInt(4, domain).putLong(8, start).putLong(16, end).putLong(24, phys)
-                .putInt(32, flags).array();
-    }
-
-    public static byte[] unmapReq(final int domain, final long start, final long end) {
-        return le(32).put(0, (byte) T_UNMAP).putInt(4, domain).putLong(8, start).putLong(16, end).array();
-    }
-
-    public byte[] probeReq(final int endpoint) {
-        return le(PROBE_HEAD + probeSize + 4).put(0, (byte) T_PROBE).putInt(4, endpoint).array();
-    }
+    public static final int ATTACH_F_BYPASS = 1;
 
     // ------------------------------------------------------------------ endpoints and domains
 

@@ -8,6 +8,7 @@ import dev.viommu.guests.Narrator;
 import java.util.List;
 import java.util.Map;
 
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.guests.virtio.ViommuDriver.*;
 
 /** Boot like Linux over one transport: probe, negotiate, queues, PROBE the endpoint, ATTACH, a first MAP. */

@@ -6,6 +6,7 @@ import dev.viommu.guests.Narrator;
 
 import java.util.Map;
 
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.guests.virtio.ViommuDriver.*;
 
 /**

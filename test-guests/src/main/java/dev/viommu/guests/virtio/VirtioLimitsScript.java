@@ -5,6 +5,7 @@ import dev.viommu.guests.Narrator;
 
 import java.util.Map;
 
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.guests.virtio.ViommuDriver.*;
 
 /** The configurable limits: domains, mappings per domain and in total; S_NOMEM at each, and the device stays healthy. */

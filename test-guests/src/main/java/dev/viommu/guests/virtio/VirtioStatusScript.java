@@ -7,6 +7,7 @@ import dev.viommu.guests.Narrator;
 
 import java.util.Map;
 
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.guests.virtio.ViommuDriver.*;
 
 /**
@@ -22,7 +23,7 @@ public final class VirtioStatusScript extends VirtioScript {
 
     private static void expect(final Narrator n, final ViommuDriver d, final int status, final byte[] req, final String why) {
         d.sendReqSync(req);
-        n.checkEquals(statusName(status), statusName(ViommuDriver.status(req)), why);
+        n.checkEquals(statusName(status), statusName(dev.viommu.core.guest.virtio.ViommuRequests.status(req)), why);
     }
 
     @Override

@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import dev.viommu.core.guest.virtio.ViommuRequests;
+
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.virtio.fixture.DeviceTestDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -22,7 +25,7 @@ class VirtioIommuDeviceTest {
 
     private static int st(final DeviceTestDriver d, final byte[] req) {
         d.sendReqSync(req);
-        return DeviceTestDriver.status(req);
+        return ViommuRequests.status(req);
     }
 
     private static DeviceTestDriver booted(final TestMachine m) {

@@ -28,6 +28,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import dev.viommu.core.guest.virtio.ViommuRequests;
+
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.virtio.fixture.DeviceTestDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.mockito.ArgumentMatchers.any;
@@ -41,7 +44,7 @@ class VirtioIommuServicesTest {
 
     private static int st(final DeviceTestDriver d, final byte[] req) {
         d.sendReqSync(req);
-        return DeviceTestDriver.status(req);
+        return ViommuRequests.status(req);
     }
 
     @Test

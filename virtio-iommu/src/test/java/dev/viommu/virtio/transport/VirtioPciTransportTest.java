@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.virtio.fixture.DeviceTestDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
 

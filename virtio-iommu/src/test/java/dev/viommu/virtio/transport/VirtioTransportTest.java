@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Map;
 
+import static dev.viommu.core.guest.virtio.ViommuRequests.*;
 import static dev.viommu.virtio.fixture.DeviceTestDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
 
