@@ -34,6 +34,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 8)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class QmpGreeting {
+    /** What the sidecar jar's manifest says (Add-Exports), for this class-path launch. */
+    private static final String ADD_EXPORTS = "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED";
     private Path aotCache;
 
     /**
@@ -48,7 +50,7 @@ public class QmpGreeting {
         final Path dir = Files.createTempDirectory("viommu-train");
         final Path ctl = dir.resolve("q.sock");
         final Process p = new ProcessBuilder(List.of(java(), "-XX:AOTCacheOutput=" + aotCache, "-Xlog:aot=off", "-Xlog:cds=off",
-                "--enable-native-access=ALL-UNNAMED", "-cp", classPath(), "dev.viommu.sidecar.Main", "--control", ctl.toString(),
+                "--enable-native-access=ALL-UNNAMED", ADD_EXPORTS, "-cp", classPath(), "dev.viommu.sidecar.Main", "--control", ctl.toString(),
                 "--dataplane", dir.resolve("d.sock").toString(), "--log-level", "warn"))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         while (!Files.exists(dir.resolve("d.sock"))) {
@@ -99,7 +101,7 @@ public class QmpGreeting {
         final Path dir = Files.createTempDirectory("viommu-greet");
         final Path ctl = dir.resolve("q.sock");
         final Process p = new ProcessBuilder(List.of(java(), cacheOption, "-Xlog:aot=off", "-Xlog:cds=off",
-                "--enable-native-access=ALL-UNNAMED", "-cp", classPath(),
+                "--enable-native-access=ALL-UNNAMED", ADD_EXPORTS, "-cp", classPath(),
                 "dev.viommu.sidecar.Main", "--control", ctl.toString(), "--dataplane", dir.resolve("d.sock").toString(),
                 "--log-level", "warn")).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {

@@ -1,5 +1,7 @@
 package dev.viommu.sidecar;
 
+import dev.viommu.sidecar.control.EarlyGreeter;
+
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,14 +122,25 @@ public final class Main {
             throw new IllegalArgumentException("--control and --dataplane must be different sockets");
         }
         final Path config = o.config();
-        final Sidecar sidecar = new Sidecar(() -> {
-            if (config == null) return SidecarConfig.defaults();
-            try {
-                return SidecarConfig.read(config);
-            } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("configuration " + config + ": " + e.getMessage(), e);
+        // The control socket is bound and greets clients before Netty loads (see EarlyGreeter); Netty takes it over.
+        final EarlyGreeter early = EarlyGreeter.start(o.control());
+        final Sidecar sidecar;
+        try {
+            sidecar = new Sidecar(() -> {
+                if (config == null) return SidecarConfig.defaults();
+                try {
+                    return SidecarConfig.read(config);
+                } catch (java.io.IOException e) {
+                    throw new IllegalArgumentException("configuration " + config + ": " + e.getMessage(), e);
+                }
+            }, o.control(), o.dataPlane(), early);
+        } catch (RuntimeException | Error e) {
+            if (early != null) {
+                early.close();
+                Files.deleteIfExists(o.control());
             }
-        }, o.control(), o.dataPlane());
+            throw e;
+        }
         // SIGTERM and SIGINT stop the sidecar in order (sockets, devices, host objects, fds) and it exits 0, as a
         // clean stop. A plain shutdown hook would close it too, but the JVM would then exit 143.
         for (String sig : new String[] {"TERM", "INT"}) {

@@ -6,6 +6,7 @@ import dev.viommu.core.host.NoHostBackend;
 import dev.viommu.core.metrics.ViommuMetrics;
 import dev.viommu.core.posix.Posix;
 import dev.viommu.core.spi.DeviceRegistry;
+import dev.viommu.sidecar.control.EarlyGreeter;
 import dev.viommu.sidecar.control.EventBus;
 import dev.viommu.sidecar.control.QmpCommands;
 import dev.viommu.sidecar.control.QmpException;
@@ -52,6 +53,7 @@ public final class Sidecar implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean closing;
     private Machine machine;
+    private final EarlyGreeter early;
 
     public Sidecar(final SidecarConfig config, final Path control, final Path dataPlane) {
         this(() -> config, control, dataPlane);
@@ -59,9 +61,19 @@ public final class Sidecar implements AutoCloseable {
 
     /** A sidecar whose configuration is read (and checked) during initialisation, after the greeting is possible. */
     public Sidecar(final java.util.concurrent.Callable<SidecarConfig> configLoader, final Path control, final Path dataPlane) {
+        this(configLoader, control, dataPlane, null);
+    }
+
+    /**
+     * As above, taking over a control socket an {@link EarlyGreeter} bound at {@code control} already (null to
+     * bind it here). The sidecar owns the greeter from now on, and closes it if it stops before taking over.
+     */
+    public Sidecar(final java.util.concurrent.Callable<SidecarConfig> configLoader, final Path control, final Path dataPlane,
+                   final EarlyGreeter early) {
         this.configLoader = configLoader;
         this.controlPath = control;
         this.dataPlanePath = dataPlane;
+        this.early = early;
     }
 
     public Machine machine() { return machine; }
@@ -122,7 +134,7 @@ public final class Sidecar implements AutoCloseable {
         });
         initialised = init;
         // Every command waits for initialisation first (on the control thread, which has nothing else to do).
-        qmp.start(controlPath, group, () -> {
+        qmp.start(controlPath, early, group, () -> {
             try {
                 awaitReady();
             } catch (Exception e) {
@@ -206,6 +218,7 @@ public final class Sidecar implements AutoCloseable {
         }
         LOG.info("shutting down");
         try {
+            if (early != null) early.close();       // nothing if Netty took its sockets over
             qmp.close();
             dataPlane.close();
             control.shutdown();

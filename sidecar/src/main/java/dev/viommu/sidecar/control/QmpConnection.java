@@ -44,11 +44,15 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     /** Commands queued or running for this client: past {@link #HIGH_WATER} we stop reading from it. */
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     static final int HIGH_WATER = 64, LOW_WATER = 16;
+    private final boolean greeted;
     private Channel channel;
     private volatile boolean negotiated;
     private volatile boolean closed;
 
-    public QmpConnection(final java.util.function.Supplier<QmpCommands> commands, final EventBus events, final ExecutorService control, final Runnable quit) {
+    /** @param greeted the client has had its greeting already (from the {@link EarlyGreeter}) */
+    public QmpConnection(final java.util.function.Supplier<QmpCommands> commands, final EventBus events, final ExecutorService control,
+                         final Runnable quit, final boolean greeted) {
+        this.greeted = greeted;
         this.commands = commands;
         this.events = events;
         this.control = control;
@@ -58,7 +62,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(final ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        send(Version.greeting());     // written by hand: the greeting must not wait for JSON machinery to load
+        if (!greeted) send(Version.greeting());     // written by hand: the greeting must not wait for JSON machinery to load
         ctx.fireChannelActive();
     }
 

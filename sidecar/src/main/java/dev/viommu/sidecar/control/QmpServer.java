@@ -2,9 +2,11 @@ package dev.viommu.sidecar.control;
 
 import dev.viommu.sidecar.PeerCredentialsCheck;
 import dev.viommu.sidecar.UnixSockets;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.ScmDomainSocketChannel;
 import io.netty.channel.epoll.ScmServerDomainSocketChannel;
 
 import java.io.IOException;
@@ -15,15 +17,33 @@ import java.util.concurrent.ExecutorService;
 public final class QmpServer implements AutoCloseable {
     private Channel server;
 
-    public void start(final Path path, final EventLoopGroup group, final java.util.function.Supplier<QmpCommands> commands, final EventBus events,
-                      final ExecutorService control, final Runnable quit, final PeerCredentialsCheck check)
+    /**
+     * Serves the control socket at {@code path}: binds it, or, given an {@link EarlyGreeter} that bound it already,
+     * takes over its listening socket and the connections it accepted (those it greeted skip the uid check, which
+     * it made, and the greeting).
+     */
+    public void start(final Path path, final EarlyGreeter early, final EventLoopGroup group, final java.util.function.Supplier<QmpCommands> commands,
+                      final EventBus events, final ExecutorService control, final Runnable quit, final PeerCredentialsCheck check)
             throws IOException, InterruptedException {
-        server = UnixSockets.bind(path, group, ScmServerDomainSocketChannel.class, new ChannelInitializer<>() {
+        final ChannelInitializer<Channel> init = new ChannelInitializer<>() {
             @Override
             protected void initChannel(final Channel ch) {
-                ch.pipeline().addLast(check).addLast(new QmpConnection(commands, events, control, quit));
+                ch.pipeline().addLast(check).addLast(new QmpConnection(commands, events, control, quit, false));
             }
-        });
+        };
+        if (early == null) {
+            server = UnixSockets.bind(path, group, ScmServerDomainSocketChannel.class, init);
+            return;
+        }
+        final EarlyGreeter.Handover h = early.handOver();
+        server = new ServerBootstrap().group(group).channelFactory(() -> new ScmServerDomainSocketChannel(h.listenFd()))
+                .childHandler(init).register().sync().channel();
+        for (EarlyGreeter.Accepted a : h.connections()) {
+            final ScmDomainSocketChannel ch = ScmDomainSocketChannel.adopt(a.fd());
+            if (a.greeted()) ch.pipeline().addLast(new QmpConnection(commands, events, control, quit, true));
+            else ch.pipeline().addLast(init);
+            group.register(ch);
+        }
     }
 
     @Override

@@ -43,6 +43,11 @@ public final class ScmDomainSocketChannel extends AbstractEpollStreamChannel imp
     private final EpollDomainSocketChannelConfig config = new EpollDomainSocketChannelConfig(this);
     private final DomainSocketAddress local, remote;
 
+    /** Adopts a connected, non-blocking domain socket (one the early greeter accepted); it is closed with the channel. */
+    public static ScmDomainSocketChannel adopt(final int fd) {
+        return new ScmDomainSocketChannel(null, new LinuxSocket(fd));
+    }
+
     ScmDomainSocketChannel(final Channel parent, final LinuxSocket fd) {
         super(parent, fd);
         local = fd.localDomainSocketAddress();

@@ -19,6 +19,15 @@ public final class ScmServerDomainSocketChannel extends AbstractEpollServerChann
         super(LinuxSocket.newSocketDomain(), false);
     }
 
+    /**
+     * Adopts a domain socket that is already bound and listening, in non-blocking mode (the control socket the
+     * early greeter bound); it is active at once and closed with this channel.
+     */
+    public ScmServerDomainSocketChannel(final int listeningFd) {
+        super(new LinuxSocket(listeningFd), true);
+        local = socket.localDomainSocketAddress();
+    }
+
     @Override
     protected Channel newChildChannel(final int fd, final byte[] addr, final int offset, final int len) {
         return new ScmDomainSocketChannel(this, new LinuxSocket(fd));

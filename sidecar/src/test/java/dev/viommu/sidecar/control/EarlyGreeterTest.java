@@ -1,0 +1,160 @@
+package dev.viommu.sidecar.control;
+
+import dev.viommu.core.client.QmpClient;
+import dev.viommu.sidecar.Sidecar;
+import dev.viommu.sidecar.SidecarConfig;
+import dev.viommu.sidecar.Version;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The control socket bound and greeting before Netty runs, then taken over by the Netty server with its clients.
+ * Needs {@code --add-exports java.base/sun.nio.ch=ALL-UNNAMED}, as the sidecar jar's manifest gives (the module's
+ * surefire arguments say it).
+ */
+class EarlyGreeterTest {
+    private Path dir, control;
+
+    @BeforeEach
+    void dir() throws IOException {
+        dir = Files.createTempDirectory("viommu-greeter");
+        control = dir.resolve("qmp.sock");
+    }
+
+    @AfterEach
+    void clean() throws IOException {
+        try (var s = Files.list(dir)) {
+            for (Path p : s.toList()) Files.deleteIfExists(p);
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    private SocketChannel connect() throws IOException {
+        final SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        c.connect(UnixDomainSocketAddress.of(control));
+        return c;
+    }
+
+    private static String line(final SocketChannel c) throws IOException {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteBuffer one = ByteBuffer.allocate(1);
+        while (true) {
+            one.clear();
+            if (c.read(one) < 0) return out.size() == 0 ? null : out.toString(StandardCharsets.UTF_8);
+            if (one.get(0) == '\n') return out.toString(StandardCharsets.UTF_8);
+            out.write(one.get(0));
+        }
+    }
+
+    private static void send(final SocketChannel c, final String text) throws IOException {
+        final ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (b.hasRemaining()) c.write(b);
+    }
+
+    private Sidecar sidecar(final EarlyGreeter early) {
+        return new Sidecar(() -> new SidecarConfig(List.of(), Map.of("backend", "none"), List.of()), control,
+                dir.resolve("dp.sock"), early);
+    }
+
+    @Test
+    void greeterIsAvailableWithTheExport() {
+        assertTrue(EarlyGreeter.available(), "the test JVM must export java.base/sun.nio.ch, as the sidecar jar does");
+    }
+
+    @Test
+    void greetsBeforeNettyStartsAndTheNettyServerCarriesTheSessionOn() throws Exception {
+        final EarlyGreeter early = EarlyGreeter.start(control);
+        assertNotNull(early);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(control)));
+        try (SocketChannel first = connect()) {
+            assertEquals(Version.greeting(), line(first), "greeted by the early greeter, with no Netty in the process path");
+            send(first, "{\"execute\": \"qmp_capabilities\"}");   // waits in the socket buffer until the hand-over
+            final Sidecar s = sidecar(early);
+            try {
+                s.start();
+                assertEquals("{\"return\":{}}", line(first), "the command sent before the hand-over is answered after it");
+                send(first, "{\"execute\": \"query-version\", \"id\": 7}");
+                final String reply = line(first);
+                assertTrue(reply.contains("\"id\":7") && reply.contains("\"qemu\""), reply);
+                // a client arriving after the hand-over is greeted and served by Netty on the same listening socket
+                try (QmpClient second = QmpClient.connect(control.toString())) {
+                    assertTrue(second.greeting().path("QMP").has("version"));
+                    assertTrue(second.call("qmp_capabilities", Map.of()).has("return"));
+                }
+                assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(control)));
+            } finally {
+                s.close();
+            }
+            assertEquals(null, line(first), "the taken-over connection is closed with the sidecar");
+        }
+        assertTrue(Files.notExists(control), "the socket file is removed at shutdown");
+    }
+
+    @Test
+    void clientsArrivingAfterTheHandOverAreAcceptedOnTheAdoptedListener() throws Exception {
+        final EarlyGreeter early = EarlyGreeter.start(control);
+        final Sidecar s = sidecar(early);
+        try {
+            s.start();
+            // every connection made from now on goes through Netty's accept on the adopted listening socket
+            for (int i = 0; i < 3; i++) {
+                try (QmpClient c = QmpClient.connect(control.toString())) {
+                    assertTrue(c.call("qmp_capabilities", Map.of()).has("return"));
+                    assertTrue(c.execute("query-version", Map.of()).path("qemu").has("major"));
+                }
+            }
+        } finally {
+            s.close();
+        }
+    }
+
+    @Test
+    void closingBeforeTheHandOverClosesTheListenerAndItsClients() throws Exception {
+        final EarlyGreeter early = EarlyGreeter.start(control);
+        try (SocketChannel c = connect()) {
+            assertEquals(Version.greeting(), line(c));
+            early.close();
+            assertEquals(null, line(c), "the greeted client sees the connection close");
+        }
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            final IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                    () -> c.connect(UnixDomainSocketAddress.of(control)));
+            assertNotNull(refused);
+        }
+    }
+
+    @Test
+    void aStaleSocketFileIsReplacedButALiveOneIsRefused() throws Exception {
+        final EarlyGreeter first = EarlyGreeter.start(control);
+        try {
+            final IOException busy = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> EarlyGreeter.start(control));
+            assertTrue(busy.getMessage().contains("in use"), busy.getMessage());
+        } finally {
+            first.close();
+        }
+        final EarlyGreeter second = EarlyGreeter.start(control);     // the file left behind is stale now
+        try (SocketChannel c = connect()) {
+            assertEquals(Version.greeting(), line(c));
+        } finally {
+            second.close();
+        }
+    }
+}
