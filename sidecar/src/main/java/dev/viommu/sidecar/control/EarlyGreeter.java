@@ -122,11 +122,13 @@ public final class EarlyGreeter implements AutoCloseable {
 
     private void run() {
         final byte[] greeting = Version.greeting().concat("\n").getBytes(StandardCharsets.UTF_8);
+        // initialised now, while no client waits: the option's class loads libextnet on first use
+        final var peerCred = jdk.net.ExtendedSocketOptions.SO_PEERCRED;
         try {
             while (!stopping) {
                 selector.select();
                 SocketChannel c;
-                while (!stopping && (c = server.accept()) != null) greet(c, greeting);
+                while (!stopping && (c = server.accept()) != null) greet(c, greeting, peerCred);
                 selector.selectedKeys().clear();
             }
         } catch (IOException | RuntimeException e) {
@@ -134,10 +136,11 @@ public final class EarlyGreeter implements AutoCloseable {
         }
     }
 
-    private void greet(final SocketChannel c, final byte[] greeting) {
+    private void greet(final SocketChannel c, final byte[] greeting,
+                       final java.net.SocketOption<jdk.net.UnixDomainPrincipal> peerCred) {
         boolean ours = false;
         try {
-            ours = c.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED).user().equals(owner);
+            ours = c.getOption(peerCred).user().equals(owner);
             if (ours) {
                 // ~130 bytes into a new connection's empty send buffer: the blocking write cannot stall
                 final ByteBuffer b = ByteBuffer.wrap(greeting);
