@@ -56,8 +56,12 @@ final class Iotlb {
     private long maxGroupGen;
     private int compactAt = 1024;
     private long memoTag = -1, memoGen;
-    /** The tag and generation of the last lookup, reused by the fill that follows a miss (nothing flushes between). */
-    private long lookedUpTag = -1, lookedUpGen;
+    /**
+     * The tag, generation, 4 KiB page key and that key's set of the last lookup, reused by the fill that follows a
+     * miss (nothing flushes between; a flush resets the tag), so a miss hashes and sums the generations once.
+     */
+    private long lookedUpTag = -1, lookedUpGen, lookedUpKey = EMPTY;
+    private int lookedUpSet;
 
     /** Advanced by every invalidation (even one that removes nothing: a {@link MicroTlb} entry may outlive its entry here). */
     private final CacheEpoch epoch;
@@ -114,19 +118,33 @@ final class Iotlb {
 
     /** The entry covering {@code iova}, or -1. */
     int lookup(final int did, final int pasidTag, final long iova) {
-        final long t = tag(did, pasidTag), gen = current(did, pasidTag);
+        final long t = tag(did, pasidTag), gen = current(did, pasidTag), key = pageKey(iova, 0);
+        final int b = setBase(key, did);
         lookedUpTag = t;
         lookedUpGen = gen;
-        int i = probe(pageKey(iova, 0), did, t, gen);
+        lookedUpKey = key;
+        lookedUpSet = b;
+        final int i = probe(b, key, t, gen);
         if (i >= 0 || (slotsByLevel[1] | slotsByLevel[2]) == 0) return i;
-        if (slotsByLevel[1] != 0 && (i = probe(pageKey(iova, 1), did, t, gen)) >= 0) return i;
-        if (slotsByLevel[2] != 0) i = probe(pageKey(iova, 2), did, t, gen);
+        return lookupLarge(did, iova, t, gen);
+    }
+
+    /** The 2 MiB, then the 1 GiB entry covering {@code iova}, or -1 (only while large entries occupy slots). */
+    private int lookupLarge(final int did, final long iova, final long t, final long gen) {
+        int i = -1;
+        if (slotsByLevel[1] != 0) {
+            final long key = pageKey(iova, 1);
+            if ((i = probe(setBase(key, did), key, t, gen)) >= 0) return i;
+        }
+        if (slotsByLevel[2] != 0) {
+            final long key = pageKey(iova, 2);
+            i = probe(setBase(key, did), key, t, gen);
+        }
         return i;
     }
 
-    private int probe(final long key, final int did, final long t, final long gen) {
+    private int probe(final int b, final long key, final long t, final long gen) {
         final long[] a = e;
-        final int b = setBase(key, did);
         // unrolled: a 4-iteration loop costs more in loop set-up than in compares
         if (a[b] == key && a[b + 1] == t && a[b + 3] == gen) return b;
         if (a[b + 4] == key && a[b + 5] == t && a[b + 7] == gen) return b + 4;
@@ -164,35 +182,40 @@ final class Iotlb {
      * what {@link #lookup} returned for this request: when it is the same page and level (a cached entry that did
      * not grant the access), it is refreshed in place. Otherwise no live entry of this page and level exists (the
      * lookup probed that level, or no entry of that level exists), so a way is chosen without an identity search:
-     * an empty way, else one of this group whose generation is stale, else a pseudo-random way.
+     * an empty way, else one of this group whose generation is stale, else a pseudo-random way. A 4 KiB fill
+     * after its lookup reuses the lookup's set and generation.
      */
     void insert(final int did, final int pasidTag, final long iova, final int level, final long outPage, final int p,
                 final int found) {
         final long key = pageKey(iova, level), t = tag(did, pasidTag);
-        final long gen = t == lookedUpTag ? lookedUpGen : current(did, pasidTag);
         final long[] a = e;
-        final int v;
-        if (found >= 0 && a[found] == key && a[found + 1] == t) {
-            v = found;
-        } else {
-            final int b = setBase(key, did);
-            if (a[b] == EMPTY || (a[b + 1] == t && a[b + 3] != gen)) v = b;
-            else if (a[b + 4] == EMPTY || (a[b + 5] == t && a[b + 7] != gen)) v = b + 4;
-            else if (a[b + 8] == EMPTY || (a[b + 9] == t && a[b + 11] != gen)) v = b + 8;
-            else if (a[b + 12] == EMPTY || (a[b + 13] == t && a[b + 15] != gen)) v = b + 12;
-            else v = b + (int) ((clock += 0x9E37_79B9_7F4A_7C15L) >>> 62) * STRIDE;   // a Weyl sequence: no set sees a fixed way
-        }
+        final boolean same = t == lookedUpTag;
+        final long gen = same ? lookedUpGen : current(did, pasidTag);
+        final int v = found >= 0 && a[found] == key && a[found + 1] == t ? found
+                : victim(same && key == lookedUpKey ? lookedUpSet : setBase(key, did), t, gen);
         final long was = a[v];
-        if (was == EMPTY) {
-            slotsByLevel[level]++;
-        } else if ((int) (was & 3) != level) {               // (a store-to-load chain per fill otherwise)
-            slotsByLevel[(int) (was & 3)]--;
-            slotsByLevel[level]++;
-        }
+        if (was == EMPTY || (int) (was & 3) != level) countLevel(was, level);
         a[v] = key;
         a[v + 1] = t;
         a[v + 2] = outPage | p;
         a[v + 3] = gen;
+    }
+
+    /** The way of set {@code b} to fill: an empty one, else a stale one of group {@code t}, else a pseudo-random one. */
+    private int victim(final int b, final long t, final long gen) {
+        final long[] a = e;
+        // generation first: a live entry of this group (the common full-set case) fails on one compare
+        if (a[b] == EMPTY || (a[b + 3] != gen && a[b + 1] == t)) return b;
+        if (a[b + 4] == EMPTY || (a[b + 7] != gen && a[b + 5] == t)) return b + 4;
+        if (a[b + 8] == EMPTY || (a[b + 11] != gen && a[b + 9] == t)) return b + 8;
+        if (a[b + 12] == EMPTY || (a[b + 15] != gen && a[b + 13] == t)) return b + 12;
+        return b + (int) ((clock += 0x9E37_79B9_7F4A_7C15L) >>> 62) * STRIDE;   // a Weyl sequence: no set sees a fixed way
+    }
+
+    /** Moves one occupied way from the level of page key {@code was} (none if empty) to {@code level}. */
+    private void countLevel(final long was, final int level) {
+        if (was != EMPTY) slotsByLevel[(int) (was & 3)]--;
+        slotsByLevel[level]++;
     }
 
     private void kill(final int i) {

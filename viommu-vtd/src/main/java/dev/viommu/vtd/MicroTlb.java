@@ -22,17 +22,16 @@ final class MicroTlb {
 
     static long source(final int sid, final int pasid) { return (long) (pasid & 0x1F_FFFF) << 16 | sid; }
 
-    private static int slot(final int sid, final int pasid, final long page) {
+    /** The slot of {@code iova}'s 4 KiB page for (sid, pasid): where {@link #holds} looks and {@link #put} writes. */
+    static int slot(final int sid, final int pasid, final long iova) {
+        final long page = iova >>> 12;
         return (((int) page ^ (int) (page >>> 16) ^ sid * 0x2F ^ pasid * 0x61) & MASK) << 2;
     }
 
-    /** The slot of a live entry for this request, or -1. */
-    int find(final int sid, final int pasid, final long iova) {
-        final long page = iova >>> 12;
-        final int s = slot(sid, pasid, page);
+    /** True if slot {@code s} (see {@link #slot}) holds a live entry for this request. */
+    boolean holds(final int s, final int sid, final int pasid, final long iova) {
         final long[] t = e;
-        if (t[s] == page && t[s + 1] == source(sid, pasid) && (int) (t[s + 3] >>> 32) == epoch.value) return s;
-        return -1;
+        return t[s] == iova >>> 12 && t[s + 1] == source(sid, pasid) && (int) (t[s + 3] >>> 32) == epoch.value;
     }
 
     long output(final int s, final long iova) { return e[s + 2] | (iova & 0xFFF); }
@@ -42,12 +41,14 @@ final class MicroTlb {
 
     int level(final int s) { return (int) (e[s + 3] >>> 8) & 3; }
 
-    /** Remembers that {@code iova}'s 4 KiB page maps to {@code outPage} (4 KiB aligned) with {@code perms}. */
-    void put(final int sid, final int pasid, final long iova, final long outPage, final int perms, final int level) {
-        final long page = iova >>> 12;
-        final int s = slot(sid, pasid, page);
+    /**
+     * Remembers in slot {@code s} (the request's {@link #slot}) that {@code iova}'s 4 KiB page maps to
+     * {@code outPage} (4 KiB aligned) with {@code perms}.
+     */
+    void put(final int s, final int sid, final int pasid, final long iova, final long outPage, final int perms,
+             final int level) {
         final long[] t = e;
-        t[s] = page;
+        t[s] = iova >>> 12;
         t[s + 1] = source(sid, pasid);
         t[s + 2] = outPage;
         t[s + 3] = (long) epoch.value << 32 | (long) level << 8 | (perms & 0xFF);

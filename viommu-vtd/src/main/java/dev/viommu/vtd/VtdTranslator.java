@@ -43,26 +43,38 @@ final class VtdTranslator implements TranslationService {
     private final TableReader tables = new TableReader();
     final InvalidationNotifier notifier = new InvalidationNotifier();
     private final long hawMask;
-    /** Second-stage entry masks, fixed by the configuration: address bits, always-reserved bits, SNP in leaves. */
-    private final long ssAddrMask, ssRsvdAlways, ssLeafSnp;
+    /** Input addresses above MGAW (CAP.MGAW + 1 = aw-bits) fault; the mask of the bits below it. */
+    private final long mgawMask;
+    /** Second-stage entry address bits, fixed by the configuration. */
+    private final long ssAddrMask;
+    /**
+     * Second-stage reserved bits (vtd.md A.10.1), fixed by the configuration: bits 51:HAW and 62 (TM) always; SNP
+     * in non-leaves and, without ECAP.SC, in leaves; the address bits below the page size in 2 MiB / 1 GiB leaves.
+     * {@link #ssDirRsvd} is the non-leaf mask (PS clear). {@link #ssRsvd}, indexed by {@code 2 * level + PS}, is
+     * the mask of the walk's last entry: at level 1 PS is ignored (both slots hold the 4 KiB leaf mask); PS at
+     * level 4 or 5 is reserved, so those slots hold the non-leaf mask with PS.
+     */
+    private final long ssDirRsvd;
+    private final long[] ssRsvd = new long[12];
 
     // state latched by the device (GSTS.TES, RTADDR at SRTP)
     boolean enabled;
     long rta;
     int ttm;
 
-    // the request being translated, for MicroTlb fills; l0Mask drops SR/SW where a supervisor request must fault
-    private int curSid, curPasid, l0Mask;
+    // the request being translated and its L0 slot, for MicroTlb fills; l0Mask drops SR/SW where a supervisor
+    // request must fault
+    private int curSid, curPasid, curSlot, l0Mask;
 
     // walk outputs
     private long wOut;
     private int wLevel;
     private int wPerms;
     private boolean fpd;
-    // second-stage walk outputs (kept apart: a nested walk runs SS walks inside an FS walk)
+    // second-stage walk outputs (kept apart: a nested walk runs SS walks inside an FS walk); ssPerms: R and W
+    // ANDed over the levels, as Iotlb bits for user and supervisor requests alike (UR | SR, UW | SW)
     private long ssOut;
-    private int ssLevel;
-    private boolean ssR, ssW;
+    private int ssLevel, ssPerms;
 
     long hits, misses, translations;
     /** What the Micrometer counters have been told so far (see {@link #publishMetrics}). */
@@ -79,9 +91,17 @@ final class VtdTranslator implements TranslationService {
         this.pasidCache = new PasidCache(Math.max(64, cfg.iotlbEntries() / 16), epoch);
         this.iotlb = new Iotlb(cfg.iotlbEntries(), epoch);
         this.hawMask = (1L << cfg.haw()) - 1;
+        this.mgawMask = (1L << cfg.awBits()) - 1;
         this.ssAddrMask = SsPte.ADDR_MASK & hawMask;
-        this.ssRsvdAlways = (SsPte.ADDR_MASK & ~hawMask) | SsPte.TM;
-        this.ssLeafSnp = cfg.snoopControl() ? 0 : SsPte.SNP;
+        final long always = (SsPte.ADDR_MASK & ~hawMask) | SsPte.TM;
+        final long leafSnp = cfg.snoopControl() ? 0 : SsPte.SNP;
+        this.ssDirRsvd = always | SsPte.SNP;
+        for (int level = 1; level <= 5; level++) {
+            final long belowPage = (1L << (12 + 9 * (level - 1))) - 1 & ~0xFFFL;
+            final long dir = always | SsPte.SNP | (level >= 4 ? SsPte.PS : 0);
+            ssRsvd[2 * level] = level == 1 ? always | leafSnp : dir;
+            ssRsvd[2 * level + 1] = level >= 4 ? dir : always | leafSnp | belowPage;
+        }
     }
 
     @Override
@@ -128,19 +148,55 @@ final class VtdTranslator implements TranslationService {
             return true;
         }
         final int acc = (access & (AccessType.READ | AccessType.WRITE)) == 0 ? access | AccessType.READ : access;
-        final int s = l0.find(sid, pasid, iova);
-        if (s >= 0 && grant(l0.perms(s), l0.output(s, iova), l0.level(s), acc, out)) return true;
+        final int s = MicroTlb.slot(sid, pasid, iova);
+        if (l0.holds(s, sid, pasid, iova) && grant(l0.perms(s), l0.output(s, iova), l0.level(s), acc, out)) return true;
+        return miss(sid, pasid, iova, acc, out, s);
+    }
+
+    /**
+     * An L0 miss. Legacy mode (TTM = 00) is handled here, inline: the context entry, the IOTLB and, on an IOTLB
+     * miss, the second-stage walk and the fill. Scalable mode is {@link #scalable}.
+     * <p>
+     * JIT shape: this method is deliberately larger than C2's FreqInlineSize (325 bytecodes), so that it is never
+     * inlined into {@link #translate}: translate stays small and is inlined into its callers for the L0 hit, while
+     * this method is compiled as one unit with {@link #ssWalk}, {@link #fill} and the IOTLB inlined (each under
+     * 325 bytecodes). {@code VtdTranslatorShapeTest} checks these sizes.
+     */
+    private boolean miss(final int sid, final int pasid, final long iova, final int acc, final Translation out,
+                         final int l0Slot) {
         curSid = sid;
         curPasid = pasid;
+        curSlot = l0Slot;
         l0Mask = -1;
         fpd = false;
-        final int fr;
-        if (ttm == 0) {
-            fr = legacy(sid, pasid, iova, acc, out);
-        } else if (ttm == 1 && cfg.scalable()) {
-            fr = scalable(sid, pasid, iova, acc, out);
+        int fr;
+        if (ttm != 0) {
+            fr = ttm == 1 && cfg.scalable() ? scalable(sid, pasid, iova, acc, out) : FaultReason.SM_RTA_INVALID;
+        } else if (pasid != NO_PASID) {
+            fr = FaultReason.SM_TTM0_PASID;
+        } else if (!contextCache.contains(sid) && (fr = fetchLegacyContext(memory.get(), sid)) != 0) {
+            // fr set: the root or context entry faulted
         } else {
-            fr = FaultReason.SM_RTA_INVALID;
+            final long c0 = contextCache.qw0(sid), c1 = contextCache.qw1(sid);
+            fpd = ContextEntry.FPD.isSet(c0);
+            final int did = (int) ContextEntry.DID.get(c1);
+            final int e;
+            if (ContextEntry.TT.get(c0) == ContextEntry.TT_PASS_THROUGH) {
+                fr = passThrough(iova, out, FaultReason.ADDR_BEYOND_MGAW);
+            } else if ((e = iotlb.lookup(did, Iotlb.NO_PASID_TAG, iova)) >= 0 && hit(e, iova, acc, out)) {
+                fr = 0;
+            } else {
+                tables.bind(memory.get());
+                fr = ssWalk(ContextEntry.SLPTPTR.raw(c0), (int) ContextEntry.AW.get(c1) + 2, iova, acc, false, false);
+                if (fr == 0) {
+                    final long output = ssOut;
+                    if (output >= INTR_FIRST && output <= INTR_LAST) {
+                        fr = FaultReason.INTERRUPT_ADDR;
+                    } else {
+                        fill(did, Iotlb.NO_PASID_TAG, iova, acc, out, e, output, ssLevel, ssPerms | Iotlb.DIRTY_DONE);
+                    }
+                }
+            }
         }
         if (fr == 0) return true;
         fault(sid, pasid, iova, acc, fr, out);
@@ -162,7 +218,7 @@ final class VtdTranslator implements TranslationService {
         final long output = iotlb.output(e, iova);
         final int level = iotlb.level(e);
         if (!grant(p, output, level, acc, out)) return false;
-        l0.put(curSid, curPasid, iova, output & ~0xFFFL, p & l0Mask, level);
+        l0.put(curSlot, curSid, curPasid, iova, output & ~0xFFFL, p & l0Mask, level);
         return true;
     }
 
@@ -178,48 +234,31 @@ final class VtdTranslator implements TranslationService {
         return true;
     }
 
-    private void fill(final int did, final int tag, final long iova, final int acc, final Translation out, final int found) {
+    /**
+     * Caches a walk's result ({@code output} for {@code iova}, a page of {@code level}, permissions {@code perms})
+     * in the IOTLB and the L0 and fills {@code out}. {@code found}: the IOTLB lookup's result for this request.
+     */
+    private void fill(final int did, final int tag, final long iova, final int acc, final Translation out, final int found,
+                      final long output, final int level, final int perms) {
         misses++;
-        final long size = 1L << (12 + 9 * wLevel);
-        final long outPage = wOut & ~(size - 1);
-        iotlb.insert(did, tag, iova, wLevel, outPage, wPerms, found);
+        final long size = 1L << (12 + 9 * level);
+        final long outPage = output & -size, outAddr = outPage | (iova & (size - 1));
+        iotlb.insert(did, tag, iova, level, outPage, perms, found);
+        l0.put(curSlot, curSid, curPasid, iova, outAddr & ~0xFFFL, perms & l0Mask, level);
         final boolean priv = (acc & AccessType.PRIV) != 0;
-        final boolean r = (wPerms & (priv ? Iotlb.SR : Iotlb.UR)) != 0;
-        final boolean w = (wPerms & (priv ? Iotlb.SW : Iotlb.UW)) != 0;
-        final long output = outPage | (iova & (size - 1));
-        l0.put(curSid, curPasid, iova, output & ~0xFFFL, wPerms & l0Mask, wLevel);
-        out.success(output, (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0), size);
+        final boolean r = (perms & (priv ? Iotlb.SR : Iotlb.UR)) != 0;
+        final boolean w = (perms & (priv ? Iotlb.SW : Iotlb.UW)) != 0;
+        out.success(outAddr, (r ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0), size);
     }
 
-    // ------------------------------------------------------------------ legacy mode
-
-    private int legacy(final int sid, final int pasid, final long iova, final int acc, final Translation out) {
-        if (pasid != NO_PASID) return FaultReason.SM_TTM0_PASID;
-        if (!contextCache.contains(sid)) {
-            final int fr = fetchLegacyContext(memory.get(), sid);
-            if (fr != 0) return fr;
-        }
-        final long c0 = contextCache.qw0(sid), c1 = contextCache.qw1(sid);
-        fpd = ContextEntry.FPD.isSet(c0);
-        final int did = (int) ContextEntry.DID.get(c1);
-        if (ContextEntry.TT.get(c0) == ContextEntry.TT_PASS_THROUGH) {
-            if ((iova & ~hawMask) != 0) return FaultReason.ADDR_BEYOND_MGAW;
-            out.success(iova, AccessType.READ | AccessType.WRITE, 4096);
-            return 0;
-        }
-        final int e = iotlb.lookup(did, Iotlb.NO_PASID_TAG, iova);
-        if (e >= 0 && hit(e, iova, acc, out)) return 0;
-        final int levels = (int) ContextEntry.AW.get(c1) + 2;
-        final GuestMemory mem = tables.bind(memory.get());
-        int fr = ssWalk(mem, ContextEntry.SLPTPTR.raw(c0), levels, iova, acc, false, false);
-        if (fr != 0) return fr;
-        if (ssOut >= INTR_FIRST && ssOut <= INTR_LAST) return FaultReason.INTERRUPT_ADDR;
-        wOut = ssOut;
-        wLevel = ssLevel;
-        wPerms = (ssR ? Iotlb.UR | Iotlb.SR : 0) | (ssW ? Iotlb.UW | Iotlb.SW : 0) | Iotlb.DIRTY_DONE;
-        fill(did, Iotlb.NO_PASID_TAG, iova, acc, out, e);
+    /** GSTS.TES = 1 but the context (or PASID entry) passes requests through untranslated, below the host width. */
+    private int passThrough(final long iova, final Translation out, final int beyond) {
+        if ((iova & ~hawMask) != 0) return beyond;
+        out.success(iova, AccessType.READ | AccessType.WRITE, 4096);
         return 0;
     }
+
+    // ------------------------------------------------------------------ legacy mode (the walk is in miss())
 
     /** Reads, checks and caches the legacy context entry of {@code sid}. Returns a fault reason or 0. */
     int fetchLegacyContext(final GuestMemory mem, final int sid) {
@@ -297,11 +336,7 @@ final class VtdTranslator implements TranslationService {
             l0Mask = ~(Iotlb.SR | Iotlb.SW);        // a later supervisor request must not hit the L0
         }
         final int pgtt = (int) PasidEntry.PGTT.get(q0);
-        if (pgtt == PasidEntry.PGTT_PT) {
-            if ((iova & ~hawMask) != 0) return FaultReason.SM_ADDR_BEYOND_MAX;
-            out.success(iova, AccessType.READ | AccessType.WRITE, 4096);
-            return 0;
-        }
+        if (pgtt == PasidEntry.PGTT_PT) return passThrough(iova, out, FaultReason.SM_ADDR_BEYOND_MAX);
         final int did = (int) PasidEntry.DID.get(q1);
         final int e = iotlb.lookup(did, p, iova);
         if (e >= 0 && hit(e, iova, acc, out)) return 0;
@@ -312,12 +347,11 @@ final class VtdTranslator implements TranslationService {
         final int fr;
         switch (pgtt) {
             case PasidEntry.PGTT_SS -> {
-                fr = ssWalk(mem, sspt, ssLevels, iova, acc, true, ssade);
+                fr = ssWalk(sspt, ssLevels, iova, acc, true, ssade);
                 if (fr != 0) return fr;
                 wOut = ssOut;
                 wLevel = ssLevel;
-                wPerms = (ssR ? Iotlb.UR | Iotlb.SR : 0) | (ssW ? Iotlb.UW | Iotlb.SW : 0)
-                        | (ssade && (acc & AccessType.WRITE) == 0 ? 0 : Iotlb.DIRTY_DONE);
+                wPerms = ssPerms | (ssade && (acc & AccessType.WRITE) == 0 ? 0 : Iotlb.DIRTY_DONE);
             }
             case PasidEntry.PGTT_FS, PasidEntry.PGTT_NESTED -> {
                 fr = fsWalk(mem, PasidEntry.FSPTPTR.raw(q2), 4 + (int) PasidEntry.FSPM.get(q2), iova, acc,
@@ -327,7 +361,7 @@ final class VtdTranslator implements TranslationService {
             default -> { return FaultReason.SM_PTE_INVALID; }
         }
         if (wOut >= INTR_FIRST && wOut <= INTR_LAST) return FaultReason.SM_INTERRUPT_ADDR;
-        fill(did, p, iova, acc, out, e);
+        fill(did, p, iova, acc, out, e, wOut, wLevel, wPerms);
         return 0;
     }
 
@@ -423,54 +457,75 @@ final class VtdTranslator implements TranslationService {
     // ------------------------------------------------------------------ second-stage walk
 
     /**
-     * Walks a second-stage table (VT-d 3.7; vtd.md A.10.1, A.10.3) for {@code addr}. On success sets
-     * {@link #ssOut} (the full output address), {@link #ssLevel} and {@link #ssR}/{@link #ssW} (R and W ANDed
-     * over the levels). {@code ad}: SSADE, set A on every entry used and D on the leaf for writes.
+     * Walks a second-stage table (VT-d 3.7; vtd.md A.10.1, A.10.3) for {@code addr}, through the bound
+     * {@link #tables}. On success sets {@link #ssOut} (the full output address), {@link #ssLevel} and
+     * {@link #ssPerms} (R and W ANDed over the levels). {@code sm}: report scalable-mode fault reasons.
+     * {@code ad}: SSADE, set A on every entry used and D on the leaf for writes.
+     * <p>
+     * Each level does one read and one combined test (permission, presence, reserved bits); anything unusual
+     * (a fault, an A/D update) leaves the loop for a separate method, so the common walk stays small enough for
+     * C2 to inline into the translation.
      */
-    private int ssWalk(final GuestMemory mem, final long root, final int levels, final long addr, final int acc,
-                       final boolean sm, final boolean ad) {
-        final int width = 12 + 9 * levels;
-        if ((addr >>> width) != 0 || (addr >>> cfg.awBits()) != 0) {
+    private int ssWalk(final long root, final int levels, final long addr, final int acc, final boolean sm,
+                       final boolean ad) {
+        if ((addr >>> (12 + 9 * levels)) != 0 || (addr & ~mgawMask) != 0) {
             return sm ? FaultReason.SM_ADDR_BEYOND_MAX : FaultReason.ADDR_BEYOND_MGAW;
         }
-        final boolean wantW = (acc & AccessType.WRITE) != 0;
-        final long need = ((acc & AccessType.READ) != 0 ? SsPte.R : 0) | (wantW ? SsPte.W : 0);
-        final long addrMask = ssAddrMask, rsvdAlways = ssRsvdAlways;
+        // never 0 (translate() makes a request without R or W a read), so an entry granting every needed bit is present
+        final long need = (acc & AccessType.WRITE) == 0 ? SsPte.R
+                : (acc & AccessType.READ) != 0 ? SsPte.R | SsPte.W : SsPte.W;
+        final long dirRsvd = ssDirRsvd;
         long table = root;
         long rw = SsPte.R | SsPte.W;                      // R and W ANDed over the levels
-        for (int level = levels; level >= 1; level--) {
-            final int shift = 12 + 9 * (level - 1);
-            final long ea = table + ((addr >>> shift) & 0x1FF) * 8;
-            long pte;
-            try {
-                pte = tables.read(ea);
-            } catch (GuestMemoryException e) {
-                return sm ? FaultReason.SM_SS_FETCH : FaultReason.PAGING_ENTRY_FETCH;
-            }
+        for (int level = levels; ; level--) {
+            final long index = (addr >>> (3 + 9 * level)) & 0x1FF;            // shift 12 + 9 * (level - 1)
+            final long pte = tables.readEntry(table, index);  // 0 (not present) when unreadable
             rw &= pte;
-            if ((pte & (SsPte.R | SsPte.W)) == 0 || (rw & need) != need) {
-                return sm ? FaultReason.SM_SS_PERM : wantW && (rw & SsPte.W) == 0 ? FaultReason.WRITE : FaultReason.READ;
-            }
-            final boolean leaf = level == 1 || (level <= 3 && (pte & SsPte.PS) != 0);
-            final long rsvd = pte & (leaf
-                    ? rsvdAlways | ssLeafSnp | ((1L << shift) - 1 & ~0xFFFL)
-                    : rsvdAlways | SsPte.SNP | (level >= 4 ? SsPte.PS : 0));
-            if (rsvd != 0) return sm ? FaultReason.SM_SS_RSVD : FaultReason.PAGING_RSVD;
-            if (ad) {
-                final long bits = SsPte.A | (leaf && wantW ? SsPte.D : 0);
-                if ((pte & bits) != bits && !setBits(mem, ea, pte, bits)) return FaultReason.SM_SS_FETCH;
-            }
-            if (leaf) {
-                final long size = 1L << shift;
-                ssOut = (pte & addrMask & ~(size - 1)) | (addr & (size - 1));
-                ssLevel = level - 1;
-                ssR = (rw & SsPte.R) != 0;
-                ssW = (rw & SsPte.W) != 0;
-                return 0;
-            }
-            table = pte & addrMask;
+            if (level == 1 || (pte & SsPte.PS) != 0) return ssLeaf(table + index * 8, pte, rw, level, addr, need, sm, ad);
+            if (((need & ~rw) | (pte & dirRsvd)) != 0) return ssEntryFault(pte, rw, need, sm);
+            if (ad && !ssSetAd(table + index * 8, pte, false)) return FaultReason.SM_SS_FETCH;
+            table = pte & ssAddrMask;
         }
-        throw new AssertionError("unreachable: level 1 is always a leaf");
+    }
+
+    /** R and W of a second-stage walk (SsPte bits 1:0) as {@link Iotlb} permissions for any request. */
+    private static final int[] SS_PERMS =
+            {0, Iotlb.UR | Iotlb.SR, Iotlb.UW | Iotlb.SW, Iotlb.UR | Iotlb.SR | Iotlb.UW | Iotlb.SW};
+
+    /**
+     * The last entry of a second-stage walk: level 1, or PS set (a 2 MiB / 1 GiB page at level 2 / 3, reserved
+     * at level 4 or 5). Checks it as {@link #ssWalk} checks the others, sets D for a write under SSADE, and
+     * records the result. Returns 0 or the fault reason.
+     */
+    private int ssLeaf(final long ea, final long pte, final long rw, final int level, final long addr, final long need,
+                       final boolean sm, final boolean ad) {
+        final long rsvd = ssRsvd[2 * level + ((int) (pte >>> 7) & 1)];          // by level and PS
+        if (((need & ~rw) | (pte & rsvd)) != 0) return ssEntryFault(pte, rw, need, sm);
+        if (ad && !ssSetAd(ea, pte, (need & SsPte.W) != 0)) return FaultReason.SM_SS_FETCH;
+        final long size = 1L << (3 + 9 * level);
+        ssOut = (pte & ssAddrMask & -size) | (addr & (size - 1));
+        ssLevel = level - 1;
+        ssPerms = SS_PERMS[(int) rw & 3];
+        return 0;
+    }
+
+    /**
+     * The fault reason of a second-stage entry that failed the walk's combined test: a fetch error (the entry read
+     * as 0), then a not-present entry or missing permission (R and W ANDed over the levels), then reserved bits.
+     */
+    private int ssEntryFault(final long pte, final long rw, final long need, final boolean sm) {
+        if (tables.takeFetchError()) return sm ? FaultReason.SM_SS_FETCH : FaultReason.PAGING_ENTRY_FETCH;
+        if ((pte & (SsPte.R | SsPte.W)) == 0 || (rw & need) != need) {
+            if (sm) return FaultReason.SM_SS_PERM;
+            return (need & SsPte.W) != 0 && (rw & SsPte.W) == 0 ? FaultReason.WRITE : FaultReason.READ;
+        }
+        return sm ? FaultReason.SM_SS_RSVD : FaultReason.PAGING_RSVD;
+    }
+
+    /** SSADE: sets A in the entry at {@code ea}, and D when {@code dirty} (a write through a leaf), if not yet set. */
+    private boolean ssSetAd(final long ea, final long pte, final boolean dirty) {
+        final long bits = SsPte.A | (dirty ? SsPte.D : 0);
+        return (pte & bits) == bits || setBits(tables.memory(), ea, pte, bits);
     }
 
     /** Sets {@code bits} in the entry at {@code gpa} with a compare-and-set, as hardware does; bounded retries. */
@@ -512,7 +567,7 @@ final class VtdTranslator implements TranslationService {
             long ea = table + ((addr >>> shift) & 0x1FF) * 8;
             if (nested) {
                 // the FS entry's address is a GPA of the second stage
-                final int fr = ssWalk(mem, ssRoot, ssLevels, ea, AccessType.READ, true, ssade);
+                final int fr = ssWalk(ssRoot, ssLevels, ea, AccessType.READ, true, ssade);
                 if (fr != 0) {
                     if (fr == FaultReason.SM_ADDR_BEYOND_MAX) return FaultReason.SM_NESTED_FS_BEYOND_MGAW;
                     if (fr == FaultReason.SM_SS_PERM) {
@@ -523,13 +578,11 @@ final class VtdTranslator implements TranslationService {
                 ea = ssOut;
                 minLevel = Math.min(minLevel, 3);
             }
-            long pte;
-            try {
-                pte = tables.read(ea);
-            } catch (GuestMemoryException e) {
+            final long pte = tables.read(ea);
+            if ((pte & FsPte.P) == 0) {
+                if (!tables.takeFetchError()) return FaultReason.SM_FS_NOT_PRESENT;
                 return level == levels ? FaultReason.SM_FSPTPTR_INVALID : FaultReason.SM_FS_FETCH;
             }
-            if ((pte & FsPte.P) == 0) return FaultReason.SM_FS_NOT_PRESENT;
             final boolean leaf = level == 1 || (level <= 3 && (pte & FsPte.PS) != 0);
             long rsvd = pte & FsPte.ADDR_MASK & ~hawMask;
             if (level >= 4 && (pte & FsPte.PS) != 0) rsvd |= FsPte.PS;
@@ -543,7 +596,7 @@ final class VtdTranslator implements TranslationService {
             }
             final long bits = FsPte.A | (leaf && wantW ? FsPte.D : 0);
             if ((pte & bits) != bits) {
-                if (nested && !ssW) return FaultReason.SM_NESTED_FS_WRITE;
+                if (nested && (ssPerms & Iotlb.UW) == 0) return FaultReason.SM_NESTED_FS_WRITE;
                 if (!setBits(mem, ea, pte, bits)) return FaultReason.SM_FS_AD_UPDATE;
             }
             if (leaf) {
@@ -552,12 +605,12 @@ final class VtdTranslator implements TranslationService {
                 int outLevel = level - 1;
                 boolean fr_ = true, fw = true;
                 if (nested) {
-                    final int fr = ssWalk(mem, ssRoot, ssLevels, outAddr, acc & (AccessType.READ | AccessType.WRITE), true, ssade);
+                    final int fr = ssWalk(ssRoot, ssLevels, outAddr, acc & (AccessType.READ | AccessType.WRITE), true, ssade);
                     if (fr != 0) return fr;
                     outAddr = ssOut;
                     outLevel = Math.min(outLevel, ssLevel);
-                    fr_ = ssR;
-                    fw = ssW;
+                    fr_ = (ssPerms & Iotlb.UR) != 0;
+                    fw = (ssPerms & Iotlb.UW) != 0;
                 }
                 wOut = outAddr;
                 wLevel = outLevel;
