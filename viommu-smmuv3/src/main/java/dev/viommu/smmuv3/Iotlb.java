@@ -103,7 +103,7 @@ final class Iotlb {
         final long[] h = hot;
         int b = setBase(key1, page);
         for (int w = 0; w < WAYS; w++, b += STRIDE) {
-            if (h[b] == key1 && h[b + 1] == page) return b;
+            if (h[b + 1] == page && h[b] == key1) return b;
         }
         return -1;
     }
@@ -115,12 +115,26 @@ final class Iotlb {
 
     static long tag(final int vmid, final int asid, final boolean global, final boolean stage1, final boolean stage2,
                     final int regime, final long s1Size, final long s2Size) {
+        return leafTag(contextTag(vmid, asid, stage1, stage2, regime), global, s1Size, s2Size);
+    }
+
+    /** The part of a tag fixed by the stream context (VMID, ASID, stages, regime): computed once per context. */
+    static long contextTag(final int vmid, final int asid, final boolean stage1, final boolean stage2,
+                           final int regime) {
         long t = vmid & TAG_VMID;
         if (asid != NO_ASID) t |= (long) (asid & 0xFFFF) << TAG_ASID_SHIFT | TAG_HAS_ASID;
-        if (global) t |= TAG_GLOBAL;
-        if (stage1) t |= TAG_STAGE1 | (long) Long.numberOfTrailingZeros(s1Size) << TAG_S1SIZE_SHIFT;
-        if (stage2) t |= TAG_STAGE2 | (long) Long.numberOfTrailingZeros(s2Size) << TAG_S2SIZE_SHIFT;
+        if (stage1) t |= TAG_STAGE1;
+        if (stage2) t |= TAG_STAGE2;
         if (regime == REGIME_EL2) t |= TAG_EL2;
+        return t;
+    }
+
+    /** A context tag completed with what the walk found: nG and the leaf sizes of the stages present. */
+    static long leafTag(final long contextTag, final boolean global, final long s1Size, final long s2Size) {
+        long t = contextTag;
+        if (global) t |= TAG_GLOBAL;
+        if ((t & TAG_STAGE1) != 0) t |= (long) Long.numberOfTrailingZeros(s1Size) << TAG_S1SIZE_SHIFT;
+        if ((t & TAG_STAGE2) != 0) t |= (long) Long.numberOfTrailingZeros(s2Size) << TAG_S2SIZE_SHIFT;
         return t;
     }
 
@@ -141,8 +155,11 @@ final class Iotlb {
         final long[] h = hot;
         int slot = at;
         if (slot < 0) {
-            for (int w = 0, b = base; w < WAYS; w++, b += STRIDE) {
-                if (h[b] == NO_KEY) { slot = b; break; }
+            // A full IOTLB (the steady state) has no free way in any set: go straight to the victim.
+            if (size < slots) {
+                for (int w = 0, b = base; w < WAYS; w++, b += STRIDE) {
+                    if (h[b] == NO_KEY) { slot = b; break; }
+                }
             }
             if (slot < 0) {
                 final int set = base >>> SET_SHIFT;

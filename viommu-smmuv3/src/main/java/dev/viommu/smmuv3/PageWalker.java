@@ -20,6 +20,12 @@ import java.nio.ByteOrder;
  * <p>
  * Walks return the output address, or -1 with the fault in the caller's {@link FaultRecord}; the leaf's size,
  * base and permissions are left in fields. Nothing is allocated. Each walk is bounded by the level count.
+ * <p>
+ * Shaped for the IOTLB-miss path (issue 5 figures): descriptors are read from the cached RAM region with one
+ * bounds check, table levels test only "valid table within the output size" and defer every other check to
+ * the leaf, and stage-1 leaf permissions are one lookup in {@link S1Permissions}' table. Every check of the
+ * walker this replaced is kept, in the same priority order: {@code PageWalkerDifferentialTest} runs both on
+ * random tables and configurations and requires identical outputs, fault records and descriptor updates.
  */
 final class PageWalker {
     private static final int RWX = AccessType.READ | AccessType.WRITE | AccessType.EXEC;
@@ -56,15 +62,10 @@ final class PageWalker {
     }
 
     /**
-     * Reads one 8-byte descriptor: each quadword once, single-copy atomic (aligned, one load), as
-     * {@link GuestMemory#load64Acquire} does; outside RAM or misaligned it throws as that does.
+     * Reads one 8-byte descriptor outside the cached region, single-copy atomic as {@link GuestMemory#load64Acquire}
+     * does (it throws outside RAM or misaligned), and caches the region that holds it. The walk reads descriptors
+     * inside the cached region itself, with one bounds check and a plain (single-copy-atomic, aligned) load.
      */
-    long readDescriptor(final long pa) throws GuestMemoryException {
-        final long off = pa - segBase;
-        if ((pa & 7) == 0 && Long.compareUnsigned(off, segEnd) < 0) return seg.get(LE64, off);
-        return readSlow(pa);
-    }
-
     private long readSlow(final long pa) throws GuestMemoryException {
         final long v = mem.load64Acquire(pa);   // throws for misaligned or outside RAM
         final GuestRegion r = mem.regionAt(pa);
@@ -80,7 +81,7 @@ final class PageWalker {
     long stage2(final StreamConfig.S2 s2, final long ipa, final int access, final int clazz, final FaultRecord f) {
         if ((ipa >>> s2.inputBits()) != 0) return s2Fault(f, EventId.F_TRANSLATION, ipa, clazz, access);
         return walk(true, s2.ttb(), ipa, s2.inputBits(), s2.granuleShift(), s2.startLevel(), s2.oaBits(), true,
-                s2.ha(), s2.hd(), s2.affd(), false, false, null, access, clazz, f);
+                s2.ha(), s2.hd(), s2.affd(), 0, null, access, clazz, f);
     }
 
     /**
@@ -98,96 +99,101 @@ final class PageWalker {
         if ((v >> tt.inputBits()) != (upper ? -1L : 0L)) return f.fault(EventId.F_TRANSLATION);
         final long ia = va & ((1L << tt.inputBits()) - 1);
         return walk(false, tt.ttb(), ia, tt.inputBits(), tt.granuleShift(), tt.startLevel(), cd.ipsBits(), tt.had(),
-                cd.ha(), cd.hd(), cd.affd(), cd.wxn(), el2, nest, access, Evt.CLASS_IN, f);
+                cd.ha(), cd.hd(), cd.affd(), (cd.wxn() ? S1Permissions.WXN : 0) | (el2 ? S1Permissions.EL2 : 0), nest,
+                access, Evt.CLASS_IN, f);
     }
 
+    /**
+     * One walk. The level loop is kept short because its work sits between dependent descriptor loads: the next
+     * descriptor's offset in the region is the table address plus an index computed beside the load, the region
+     * bounds check is a predicted branch, and legality checks other than "valid table" wait for the leaf.
+     * {@code permFlags}: {@link S1Permissions#WXN}, {@link S1Permissions#EL2} (stage 1 only).
+     */
     private long walk(final boolean s2, final long ttb, final long ia, final int inputBits, final int g,
                       final int start, final int oaBits, final boolean had, final boolean ha, final boolean hd,
-                      final boolean affd, final boolean wxn, final boolean el2, final StreamConfig.S2 nest,
-                      final int access, final int clazz, final FaultRecord f) {
-        if ((ttb >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
+                      final boolean affd, final int permFlags, final StreamConfig.S2 nest, final int access,
+                      final int clazz, final FaultRecord f) {
+        // Output addresses at or above 2^oaBits are an address-size fault (oaBits <= 52).
+        final long oaLimit = -1L << oaBits;
+        if ((ttb & oaLimit) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
         final int stride = g - 3;
+        final long strideMask = (1L << stride) - 1;
         final boolean oa52 = g == 16 && cfg.oasBits() == 52;
-        final long granuleMask = -(1L << g);
-        long table = ttb;
+        // A table descriptor's next-level address: OA[47:g] (plus OA[51:48] from bits [15:12] with 64K/52-bit).
+        final long tableMask = 0x0000_FFFF_FFFF_F000L & -(1L << g);
+        // The region of the last read, in locals: no field loads on the level loop's fast path.
+        MemorySegment rs = seg;
+        long rBase = segBase, rEnd = segEnd;
         // The OR of every table descriptor on the way down: APTable/PXNTable/UXNTable apply hierarchically.
         long tableAttrs = 0;
-        int level = start, lsb = g + (3 - start) * stride, bits = inputBits - lsb, retries = 0;
-        long descPa = 0;
+        int level = start, lsb = g + (3 - start) * stride, retries = 0;
+        // Descriptor addresses are 8-byte aligned by construction: every TTB is at least 64-byte aligned and
+        // tables are granule-aligned (readSlow checks alignment anyway).
+        long descAddr = ttb + ((ia >>> lsb) & ((1L << (inputBits - lsb)) - 1)) * 8;   // an IPA when nested
         // Bounded: the level only grows (start..3), and a lost compare-and-set re-reads the same level at most
         // HTTU_RETRIES times.
         while (true) {
-            final long descIpa = table + ((ia >>> lsb) & ((1L << bits) - 1)) * 8;
-            descPa = descIpa;
+            long descPa = descAddr;
             if (nest != null) {
-                descPa = stage2(nest, descIpa, AccessType.READ, Evt.CLASS_TT, f);
+                descPa = stage2(nest, descAddr, AccessType.READ, Evt.CLASS_TT, f);
                 if (descPa < 0) return -1;
             }
+            final long off = descPa - rBase;
             final long desc;
-            try {
-                desc = readDescriptor(descPa);
-            } catch (GuestMemoryException e) {
-                f.fetchAddr = descPa;
-                f.s2 = s2;
-                return f.fault(EventId.F_WALK_EABT);
+            if (Long.compareUnsigned(off, rEnd) < 0) {
+                desc = rs.get(LE64, off);
+            } else {
+                try {
+                    desc = readSlow(descPa);
+                } catch (GuestMemoryException e) {
+                    f.fetchAddr = descPa;
+                    f.s2 = s2;
+                    return f.fault(EventId.F_WALK_EABT);
+                }
+                rs = seg;
+                rBase = segBase;
+                rEnd = segEnd;
             }
-            if (!Pte.VALID.isSet(desc)) return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
-            final boolean isTable = Pte.TABLE.isSet(desc);
-            long oa = desc & 0x0000_FFFF_FFFF_F000L;
-            if (oa52) oa |= Pte.OA_HI_64K.get(desc) << 48;
-            if (level < 3 && isTable) {
-                final long next = oa & granuleMask;
-                if ((next >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
+            if ((desc & 3) == 3 && level < 3) {   // Valid and Table: the next level
+                long next = desc & tableMask;
+                if (oa52) next |= Pte.OA_HI_64K.get(desc) << 48;
+                if ((next & oaLimit) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
                 tableAttrs |= desc;
-                table = next;
                 level++;
                 lsb -= stride;
-                bits = stride;
+                descAddr = next + ((ia >>> lsb) & strideMask) * 8;
                 continue;
             }
+            if (!Pte.VALID.isSet(desc)) return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
             // A page at level 3, or a block where the granule allows one (no DS/LPA2: 4K L1/L2, 16K/64K L2).
-            if (level == 3 ? !isTable : !(level == 2 || (level == 1 && g == 12))) {
+            if (level == 3 ? !Pte.TABLE.isSet(desc) : !(level == 2 || (level == 1 && g == 12))) {
                 return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
             }
+            long oa = desc & 0x0000_FFFF_FFFF_F000L;
+            if (oa52) oa |= Pte.OA_HI_64K.get(desc) << 48;
             final long size = 1L << lsb;
-            final long out = oa & ~(size - 1);
-            if ((out >>> oaBits) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
-            final boolean write = (access & AccessType.WRITE) != 0;
+            final long out = oa & -size;
+            if ((out & oaLimit) != 0) return fault(s2, f, EventId.F_ADDR_SIZE, ia, clazz, access);
             long want = desc;
             if (!Pte.AF.isSet(desc)) {
                 if (ha) want |= Pte.AF.mask();
                 else if (!affd) return fault(s2, f, EventId.F_ACCESS, ia, clazz, access);
             }
-            final boolean dbm = hd && Pte.DBM.isSet(desc);
+            // Hardware dirty state (HD and DBM): a write to a clean-writable page makes it writable-dirty.
+            final boolean dirtying = hd && (access & AccessType.WRITE) != 0 && Pte.DBM.isSet(desc);
             int pu, pp;
             if (s2) {
-                boolean w = Pte.S2AP_W.isSet(desc);
-                if (!w && write && dbm) { want |= Pte.S2AP_W.mask(); w = true; }
-                final int p = (Pte.S2AP_R.isSet(desc) ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0)
+                if (dirtying) want |= Pte.S2AP_W.mask();
+                pp = (Pte.S2AP_R.isSet(want) ? AccessType.READ : 0) | (Pte.S2AP_W.isSet(want) ? AccessType.WRITE : 0)
                         | (Pte.UXN.isSet(desc) ? 0 : AccessType.EXEC);   // XN[1] only; TTS2UXN not offered ⚠
-                pu = p;
-                pp = p;
+                pu = pp;
             } else {
-                final boolean hier = !had;   // HADx = 1: the table attributes are ignored
-                final boolean tRO = hier && Pte.AP_TABLE_RO.isSet(tableAttrs);
-                final boolean tNoEl0 = hier && Pte.AP_TABLE_NO_EL0.isSet(tableAttrs);
-                final boolean tPXN = hier && Pte.PXN_TABLE.isSet(tableAttrs);
-                final boolean tUXN = hier && Pte.UXN_TABLE.isSet(tableAttrs);
-                boolean ro = tRO || Pte.AP2.isSet(desc);
-                if (ro && !tRO && write && dbm) { want &= ~Pte.AP2.mask(); ro = false; }
-                final boolean el0 = el2 || (Pte.AP1.isSet(desc) && !tNoEl0);
-                final boolean privW = !ro, unprivW = el0 && !ro;
-                final boolean privX = !(el2 ? Pte.UXN.isSet(desc) : Pte.PXN.isSet(desc)) && !tPXN
-                        && !(el0 && unprivW && !el2) && !(wxn && privW);
-                final boolean unprivX = el0 && !Pte.UXN.isSet(desc) && !tUXN && !(wxn && unprivW);
-                pp = AccessType.READ | (privW ? AccessType.WRITE : 0) | (privX ? AccessType.EXEC : 0);
-                pu = el2 ? pp : (el0 ? AccessType.READ : 0) | (unprivW ? AccessType.WRITE : 0)
-                        | (unprivX ? AccessType.EXEC : 0);
-                // The cached permissions reflect the descriptor as stored (a clean DBM page stays read-only).
-                if ((want & Pte.AP2.mask()) != 0 && !tRO) {
-                    pp &= ~AccessType.WRITE;
-                    pu &= ~AccessType.WRITE;
-                }
+                final long ta = had ? 0 : tableAttrs;   // HADx = 1: the table attributes are ignored
+                // APTable[1] read-only overrides DBM: the page stays read-only and is not marked dirty.
+                if (dirtying && !Pte.AP_TABLE_RO.isSet(ta)) want &= ~Pte.AP2.mask();
+                final int p = S1Permissions.lookup(want, ta, permFlags);
+                pp = p & RWX;
+                pu = p >>> 3;
             }
             final int have = (access & AccessType.PRIV) != 0 ? pp : pu;
             if ((access & RWX & ~have) != 0) return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
@@ -205,12 +211,8 @@ final class PageWalker {
                 }
                 httuUpdates++;
             }
-            if (s2 && (want & Pte.S2AP_W.mask()) == 0) {
-                pp &= ~AccessType.WRITE;
-                pu &= ~AccessType.WRITE;
-            }
             leafSize = size;
-            leafBase = ia & ~(size - 1);
+            leafBase = ia & -size;
             permsPriv = pp;
             permsUnpriv = pu;
             global = s2 || (want & (1L << 11)) == 0;   // nG

@@ -121,6 +121,9 @@ public final class SmmuV3Harness {
         return device.translator.walkOnly(SID, TranslationService.NO_PASID, iova, AccessType.READ);
     }
 
+    /** The guest-physical base of the stage-1 level-0 table (CD.TTB0), for the benchmarks' bare-walk floor. */
+    public long stage1Root() { return root; }
+
     /** IOTLB hits so far. */
     public long iotlbHits() { return device.translator.lookups(true); }
 

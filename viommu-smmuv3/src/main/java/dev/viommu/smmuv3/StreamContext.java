@@ -20,6 +20,8 @@ final class StreamContext {
     /** STE.STRW selects EL2: hypervisor-regime stage 1 (TLBI_EL2_*). */
     boolean el2;
     boolean s1StallDisabled;
+    /** {@link Iotlb#contextTag} of this context: the IOTLB tag bits every translation of it shares. */
+    long tag;
 
     static int index(final long key1) { return (int) ((key1 * 0x9E3779B97F4A7C15L) >>> 60); }
 
@@ -30,6 +32,8 @@ final class StreamContext {
         vmid = t.vmid();
         el2 = isEl2;
         s1StallDisabled = s1StallD;
+        tag = Iotlb.contextTag(vmid, c != null ? c.asid() : Iotlb.NO_ASID, c != null, s2 != null,
+                isEl2 ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH);
     }
 
     void drop() {

@@ -116,7 +116,7 @@ public final class Translator implements TranslationService {
             final int base = Iotlb.setBase(k1, page, iotlbSetMask);
             int at = -1;
             for (int w = 0, b = base; w < Iotlb.WAYS; w++, b += Iotlb.STRIDE) {
-                if (h[b] == k1 && h[b + 1] == page) {
+                if (h[b + 1] == page && h[b] == k1) {   // the page first: on a miss it differs in every way
                     final long m = h[b + 2];
                     final int have = (int) ((access & AccessType.PRIV) != 0 ? m >>> Iotlb.META_PRIV_SHIFT : m)
                             & (int) Iotlb.META_PERMS_MASK;
@@ -150,7 +150,7 @@ public final class Translator implements TranslationService {
         if (c.key1 != k1 || c.cd == null || c.s2 != null) return -1;
         walker.memory(dev.memory());
         final long pa = walker.stage1(c.cd, c.el2, null, iova, access, fault);
-        fault.clear();
+        if (pa < 0) fault.clear();   // the walker writes the record only when it faults
         return pa;
     }
 
@@ -175,12 +175,40 @@ public final class Translator implements TranslationService {
     }
 
     /**
-     * An IOTLB miss whose stream context is in the front: the stage-1 and/or stage-2 walk and the fill, with no
-     * config-cache lookup and no fault-record set-up unless the walk faults.
+     * An IOTLB miss whose stream context is in the front: the walk and the fill, with no config-cache lookup and
+     * no fault-record set-up unless the walk faults. Only the stage-1-only success path is here, so that this
+     * method stays small enough for C2 to inline into {@link #translate} (a real call measured ≈ 4 ns per miss);
+     * stage 2, nesting and faults go to {@link #walkStages} and {@link #stage1Fault}.
      */
     private boolean walk(final StreamContext c, final int sid, final int pasid, final long iova, final int access,
                          final Translation out, final int setBase, final int at) {
         walker.memory(dev.memory());
+        final CdConfig cd = c.cd;
+        if (cd == null || c.s2 != null) return walkStages(c, sid, pasid, iova, access, out, setBase, at);
+        final PageWalker w = walker;
+        final long pa = w.stage1(cd, c.el2, null, iova, access, fault);
+        if (pa < 0) return stage1Fault(c, sid, pasid, iova, access, out);
+        final int pp = w.permsPriv, pu = w.permsUnpriv;
+        final long size = w.leafSize;
+        // The walk touched guest memory only: the set is as the probe left it.
+        iotlb.fillAt(setBase, at, c.key1, iova >>> 12, Iotlb.meta(pa & ~0xFFFL, pu, pp, size),
+                Iotlb.leafTag(c.tag, w.global, size, 0), 0);
+        return out.success(pa, (access & AccessType.PRIV) != 0 ? pp : pu, size).ok;
+    }
+
+    /** A stage-1 walk fault (the record is in {@link #fault}): CLASS/S2 say which stage; then the event. */
+    private boolean stage1Fault(final StreamContext c, final int sid, final int pasid, final long iova, final int access,
+                                final Translation out) {
+        final FaultRecord f = fault;
+        f.identify(sid, pasid, iova, access);
+        if (f.s2) stageFault(f, c.s2.record(), c.s2.stall());
+        else stageFault(f, c.cd.record(), c.cd.stall() && !c.s1StallDisabled);
+        return raise(f, out);
+    }
+
+    /** {@link #walk} for streams with stage 2 (stage-2-only or nested) or with stage 1 bypassed. */
+    private boolean walkStages(final StreamContext c, final int sid, final int pasid, final long iova, final int access,
+                               final Translation out, final int setBase, final int at) {
         final FaultRecord f = fault;
         final CdConfig cd = c.cd;
         final StreamConfig.S2 s2 = c.s2;
@@ -190,12 +218,7 @@ public final class Translator implements TranslationService {
         boolean global = true;
         if (cd != null) {
             ipa = walker.stage1(cd, c.el2, s2, iova, access, f);
-            if (ipa < 0) {
-                f.identify(sid, pasid, iova, access);
-                if (f.s2) stageFault(f, s2.record(), s2.stall());
-                else stageFault(f, cd.record(), cd.stall() && !c.s1StallDisabled);
-                return raise(f, out);
-            }
+            if (ipa < 0) return stage1Fault(c, sid, pasid, iova, access, out);
             pp = walker.permsPriv;
             pu = walker.permsUnpriv;
             s1Size = walker.leafSize;
@@ -217,8 +240,7 @@ public final class Translator implements TranslationService {
         }
         // The walk touched guest memory only: the set is as the probe left it.
         iotlb.fillAt(setBase, at, c.key1, iova >>> 12, Iotlb.meta(pa & ~0xFFFL, pu, pp, size),
-                Iotlb.tag(c.vmid, cd != null ? cd.asid() : Iotlb.NO_ASID, global, cd != null, s2 != null,
-                        c.el2 ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH, s1Size, s2Size), s2Base);
+                Iotlb.leafTag(c.tag, global, s1Size, s2Size), s2Base);
         return out.success(pa, (access & AccessType.PRIV) != 0 ? pp : pu, size).ok;
     }
 

@@ -15,6 +15,8 @@ public final class SmmuV3Ratios {
                     "SmmuV3Translation.walkMiss", "SmmuV3Translation.fourDependentGuestReads", 1.5),
             new Ratio("SMMUv3 4-level stage-1 walk alone, no IOTLB probe or fill (breakdown) / four dependent guest reads",
                     "SmmuV3Translation.walkOnly", "SmmuV3Translation.fourDependentGuestReads", 0),
+            new Ratio("SMMUv3 4-level walk floor: the same four reads with index/mask arithmetic, no checks (breakdown) / four dependent guest reads",
+                    "SmmuV3Translation.bareWalk", "SmmuV3Translation.fourDependentGuestReads", 0),
             new Ratio("SMMUv3 command-queue cost per command (TLBI_NH_VA batch + CMD_SYNC) / one 16-byte command fetch",
                     "SmmuV3CommandQueue.tlbiBatch", "SmmuV3CommandQueue.fetchOnly", 0));
 }
