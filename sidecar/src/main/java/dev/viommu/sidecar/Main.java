@@ -124,6 +124,22 @@ public final class Main {
         final Path config = o.config();
         // The control socket is bound and greets clients before Netty loads (see EarlyGreeter); Netty takes it over.
         final EarlyGreeter early = EarlyGreeter.start(o.control());
+        // SIGTERM and SIGINT stop the sidecar in order (sockets, devices, host objects, fds) and it exits 0, as a
+        // clean stop. A plain shutdown hook would close it too, but the JVM would then exit 143. A signal that
+        // comes while Netty is still loading (the greeter is up already) closes the greeter and exits 0 as well.
+        final java.util.concurrent.atomic.AtomicReference<Sidecar> running = new java.util.concurrent.atomic.AtomicReference<>();
+        for (String sig : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> Thread.ofPlatform().name("viommu-sig" + sig).start(() -> {
+                final Sidecar sc = running.get();
+                if (sc != null) {
+                    sc.close();
+                    return;
+                }
+                if (early != null) early.close();
+                try { Files.deleteIfExists(o.control()); } catch (java.io.IOException ignored) { /* exiting anyway */ }
+                System.exit(0);
+            }));
+        }
         final Sidecar sidecar;
         try {
             sidecar = new Sidecar(() -> {
@@ -141,11 +157,7 @@ public final class Main {
             }
             throw e;
         }
-        // SIGTERM and SIGINT stop the sidecar in order (sockets, devices, host objects, fds) and it exits 0, as a
-        // clean stop. A plain shutdown hook would close it too, but the JVM would then exit 143.
-        for (String sig : new String[] {"TERM", "INT"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> Thread.ofPlatform().name("viommu-sig" + sig).start(sidecar::close));
-        }
+        running.set(sidecar);
         final Thread hook = new Thread(sidecar::close, "viommu-shutdown");   // any other exit path
         Runtime.getRuntime().addShutdownHook(hook);
         try {

@@ -120,7 +120,16 @@ public final class Sidecar implements AutoCloseable {
      * plane) on the control thread. Commands queue behind the initialisation on that same thread, so none sees
      * a half-built machine. If initialisation fails the sidecar closes itself ({@link #failure()} says why).
      */
-    public void startAsync() throws Exception {
+    public synchronized void startAsync() throws Exception {
+        // synchronized with close(): a stop signal during start-up waits for the sockets to be up, then stops them
+        if (closing) {
+            final java.util.concurrent.FutureTask<Void> stopped = new java.util.concurrent.FutureTask<>(() -> {
+                throw new IllegalStateException("the sidecar was stopped before it started");
+            });
+            stopped.run();
+            initialised = stopped;
+            return;
+        }
         final QmpCommands[] commands = new QmpCommands[1];
         final java.util.concurrent.FutureTask<Void> init = new java.util.concurrent.FutureTask<>(() -> {
             try {

@@ -33,6 +33,42 @@ class SidecarLifecycleTest {
         }
     }
 
+    /**
+     * SIGTERM right after the greeting, while the sidecar is still starting (the early greeter answers before Netty
+     * and the plugins are loaded): still a clean stop, exit 0, no socket file left.
+     */
+    @Test
+    void shouldStopCleanlyOnSigtermWhileStillStarting() throws Exception {
+        final Path dir = Files.createTempDirectory("viommu-early");
+        final Path control = dir.resolve("c"), log = dir.resolve("log");
+        try {
+            final Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                    "--enable-native-access=ALL-UNNAMED", "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), SidecarProcess.MAIN_CLASS,
+                    "--control", control.toString(), "--dataplane", dir.resolve("d").toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(control)) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, "no control socket");
+                Thread.sleep(1);
+            }
+            try (java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                c.connect(java.net.UnixDomainSocketAddress.of(control));
+                final java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(512);
+                while (b.position() == 0 || b.get(b.position() - 1) != '\n') assertTrue(c.read(b) >= 0, "closed before the greeting");
+                assertTrue(new String(b.array(), 0, b.position()).startsWith("{\"QMP\""));
+            }
+            p.destroy();                                            // SIGTERM
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), Files.readString(log));
+            assertFalse(Files.exists(control), "the control socket was removed");
+            assertFalse(Files.exists(dir.resolve("d")), "no data-plane socket left");
+        } finally {
+            try (var s = Files.list(dir)) { for (Path f : s.toList()) Files.deleteIfExists(f); }
+            Files.deleteIfExists(dir);
+        }
+    }
+
     @Test
     void shouldExitZeroAfterQuit() throws Exception {
         try (SidecarProcess s = SidecarProcess.start(null)) {
