@@ -123,11 +123,12 @@ public final class Main {
         }
         final Path config = o.config();
         // The control socket is bound and greets clients before Netty loads (see EarlyGreeter); Netty takes it over.
-        final EarlyGreeter early = EarlyGreeter.start(o.control());
         // SIGTERM and SIGINT stop the sidecar in order (sockets, devices, host objects, fds) and it exits 0, as a
         // clean stop. A plain shutdown hook would close it too, but the JVM would then exit 143. A signal that
         // comes while Netty is still loading (the greeter is up already) closes the greeter and exits 0 as well.
+        // Installed before the socket exists: once a client has seen the greeting, SIGTERM must be a clean stop.
         final java.util.concurrent.atomic.AtomicReference<Sidecar> running = new java.util.concurrent.atomic.AtomicReference<>();
+        final java.util.concurrent.atomic.AtomicReference<EarlyGreeter> greeter = new java.util.concurrent.atomic.AtomicReference<>();
         for (String sig : new String[] {"TERM", "INT"}) {
             sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> Thread.ofPlatform().name("viommu-sig" + sig).start(() -> {
                 final Sidecar sc = running.get();
@@ -135,10 +136,20 @@ public final class Main {
                     sc.close();
                     return;
                 }
-                if (early != null) early.close();
-                try { Files.deleteIfExists(o.control()); } catch (java.io.IOException ignored) { /* exiting anyway */ }
-                System.exit(0);
+                synchronized (greeter) {              // not while the greeter is binding: after it, or before
+                    final EarlyGreeter g = greeter.get();
+                    if (g != null) {                  // else the socket is not ours: leave the path alone
+                        g.close();
+                        try { Files.deleteIfExists(o.control()); } catch (java.io.IOException ignored) { /* exiting anyway */ }
+                    }
+                    System.exit(0);
+                }
             }));
+        }
+        final EarlyGreeter early;
+        synchronized (greeter) {
+            early = EarlyGreeter.start(o.control());
+            greeter.set(early);
         }
         final Sidecar sidecar;
         try {

@@ -41,7 +41,9 @@ public final class Sidecar implements AutoCloseable {
     private final PeerCredentialsCheck credentials = new PeerCredentialsCheck(Set.of(Posix.getuid()), "control");
     private java.util.concurrent.Future<?> initialised;
     private volatile Throwable failure;
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+    /** Made in {@link #startAsync} (loading Netty's native transport is most of a cold start's work). */
+    private volatile EventLoopGroup group;
+    private final java.util.concurrent.CompletableFuture<EventLoopGroup> groupReady = new java.util.concurrent.CompletableFuture<>();
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
         final Thread t = new Thread(r, "viommu-control");
         t.setDaemon(true);
@@ -142,6 +144,17 @@ public final class Sidecar implements AutoCloseable {
             return null;
         });
         initialised = init;
+        // With the early greeter the control socket is bound and greeting already, so initialisation (configuration,
+        // plugins, metrics, JSON) runs alongside Netty's loading, on the other core. Without it, it waits until the
+        // socket is bound: on two cores it would otherwise slow the bind down.
+        if (early != null) Thread.ofPlatform().name("viommu-init").daemon().start(init);
+        try {
+            group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+            groupReady.complete(group);
+        } catch (RuntimeException | Error e) {
+            groupReady.completeExceptionally(e);
+            throw e;
+        }
         // Every command waits for initialisation first (on the control thread, which has nothing else to do).
         qmp.start(controlPath, early, group, () -> {
             try {
@@ -151,8 +164,7 @@ public final class Sidecar implements AutoCloseable {
             }
             return commands[0];
         }, events, control, () -> Thread.ofPlatform().name("viommu-quit").start(this::close), credentials);
-        // Initialise only once the control socket is bound: on two cores it would otherwise slow the bind down.
-        Thread.ofPlatform().name("viommu-init").daemon().start(init);
+        if (early == null) Thread.ofPlatform().name("viommu-init").daemon().start(init);
     }
 
     private void initialise(final QmpCommands[] commandsOut) throws Exception {
@@ -177,7 +189,13 @@ public final class Sidecar implements AutoCloseable {
         final QmpCommands commands = new QmpCommands(machine);
         runStartupCommands(config, commands);
         commandsOut[0] = commands;
-        dataPlane.start(dataPlanePath, group, () -> machine, new PeerCredentialsCheck(uids, "data plane"));
+        final EventLoopGroup loops;
+        try {
+            loops = groupReady.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("the event loops failed to start: " + e.getCause(), e.getCause());
+        }
+        dataPlane.start(dataPlanePath, loops, () -> machine, new PeerCredentialsCheck(uids, "data plane"));
         LOG.info("viommu {} ready: control={} dataplane={} drivers={} host={}", Version.VERSION, controlPath,
                 dataPlanePath, machine.registry().providers().keySet(), machine.host().kind());
     }
@@ -233,7 +251,9 @@ public final class Sidecar implements AutoCloseable {
             control.shutdown();
             try { control.awaitTermination(5, TimeUnit.SECONDS); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
             if (machine != null) machine.close();
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            final EventLoopGroup g = group;
+            if (g != null) g.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            else groupReady.completeExceptionally(new IllegalStateException("the sidecar was closed"));
             for (Path p : new Path[] {controlPath, dataPlanePath}) {
                 try { Files.deleteIfExists(p); } catch (Exception ignored) { /* best effort */ }
             }
