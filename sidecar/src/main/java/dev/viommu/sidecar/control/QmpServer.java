@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 
 /** The control socket: QMP over a domain socket whose reads carry SCM_RIGHTS descriptors. */
 public final class QmpServer implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QmpServer.class);
     private Channel server;
 
     /**
@@ -42,8 +43,10 @@ public final class QmpServer implements AutoCloseable {
             final ScmDomainSocketChannel ch = ScmDomainSocketChannel.adopt(a.fd());
             if (a.greeted()) ch.pipeline().addLast(new QmpConnection(commands, events, control, quit, true));
             else ch.pipeline().addLast(init);
-            group.register(ch);
+            // waited for, so that a failed adoption is an error of start-up, not a client left unanswered
+            group.register(ch).sync();
         }
+        LOG.debug("control socket taken over from the early greeter: listener fd {}, {} connection(s)", h.listenFd(), h.connections().size());
     }
 
     @Override

@@ -30,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Needs {@code --add-exports java.base/sun.nio.ch=ALL-UNNAMED}, as the sidecar jar's manifest gives (the module's
  * surefire arguments say it).
  */
+@org.junit.jupiter.api.Timeout(30)        // a lost hand-over shows as a blocked read: fail, do not hang
 class EarlyGreeterTest {
     private Path dir, control;
 
