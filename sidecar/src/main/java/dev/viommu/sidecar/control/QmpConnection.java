@@ -45,7 +45,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     static final int HIGH_WATER = 64, LOW_WATER = 16;
     private final boolean greeted;
-    private Channel channel;
+    private volatile Channel channel;
     private volatile boolean negotiated;
     private volatile boolean closed;
 
@@ -57,6 +57,11 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
         this.events = events;
         this.control = control;
         this.quit = quit;
+    }
+
+    @Override
+    public void handlerAdded(final ChannelHandlerContext ctx) {
+        channel = ctx.channel();       // known from here on: a reply never depends on channelActive having run first
     }
 
     @Override

@@ -45,6 +45,7 @@ public final class QmpServer implements AutoCloseable {
             else ch.pipeline().addLast(init);
             // waited for, so that a failed adoption is an error of start-up, not a client left unanswered
             group.register(ch).sync();
+            ch.readPendingInput();
         }
         LOG.debug("control socket taken over from the early greeter: listener fd {}, {} connection(s)", h.listenFd(), h.connections().size());
     }

@@ -43,6 +43,18 @@ public final class ScmDomainSocketChannel extends AbstractEpollStreamChannel imp
     private final EpollDomainSocketChannelConfig config = new EpollDomainSocketChannelConfig(this);
     private final DomainSocketAddress local, remote;
 
+    /**
+     * Reads, on the event loop, whatever an adopted socket already holds. Its first bytes may have arrived before
+     * it was registered with epoll (the early greeter's clients send as soon as they are greeted), and with
+     * edge-triggered epoll that readiness is not guaranteed to be reported again; a read that finds nothing is
+     * harmless.
+     */
+    public void readPendingInput() {
+        eventLoop().execute(() -> {
+            if (isActive() && config().isAutoRead()) ((ScmUnsafe) unsafe()).epollInReady();
+        });
+    }
+
     /** Adopts a connected, non-blocking domain socket (one the early greeter accepted); it is closed with the channel. */
     public static ScmDomainSocketChannel adopt(final int fd) {
         return new ScmDomainSocketChannel(null, new LinuxSocket(fd));
