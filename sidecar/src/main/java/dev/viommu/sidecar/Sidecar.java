@@ -41,9 +41,8 @@ public final class Sidecar implements AutoCloseable {
     private final PeerCredentialsCheck credentials = new PeerCredentialsCheck(Set.of(Posix.getuid()), "control");
     private java.util.concurrent.Future<?> initialised;
     private volatile Throwable failure;
-    /** Made in {@link #startAsync} (loading Netty's native transport is most of a cold start's work). */
-    private volatile EventLoopGroup group;
-    private final java.util.concurrent.CompletableFuture<EventLoopGroup> groupReady = new java.util.concurrent.CompletableFuture<>();
+    /** The event loops, made in {@link #startAsync} (loading Netty's native transport is most of a cold start's work). */
+    private final java.util.concurrent.CompletableFuture<EventLoopGroup> group = new java.util.concurrent.CompletableFuture<>();
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
         final Thread t = new Thread(r, "viommu-control");
         t.setDaemon(true);
@@ -125,11 +124,7 @@ public final class Sidecar implements AutoCloseable {
     public synchronized void startAsync() throws Exception {
         // synchronized with close(): a stop signal during start-up waits for the sockets to be up, then stops them
         if (closing) {
-            final java.util.concurrent.FutureTask<Void> stopped = new java.util.concurrent.FutureTask<>(() -> {
-                throw new IllegalStateException("the sidecar was stopped before it started");
-            });
-            stopped.run();
-            initialised = stopped;
+            initialised = java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("the sidecar was stopped before it started"));
             return;
         }
         final QmpCommands[] commands = new QmpCommands[1];
@@ -148,15 +143,16 @@ public final class Sidecar implements AutoCloseable {
         // plugins, metrics, JSON) runs alongside Netty's loading, on the other core. Without it, it waits until the
         // socket is bound: on two cores it would otherwise slow the bind down.
         if (early != null) Thread.ofPlatform().name("viommu-init").daemon().start(init);
+        final EventLoopGroup loops;
         try {
-            group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
-            groupReady.complete(group);
+            loops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+            group.complete(loops);
         } catch (RuntimeException | Error e) {
-            groupReady.completeExceptionally(e);
+            group.completeExceptionally(e);
             throw e;
         }
         // Every command waits for initialisation first (on the control thread, which has nothing else to do).
-        qmp.start(controlPath, early, group, () -> {
+        qmp.start(controlPath, early, loops, () -> {
             try {
                 awaitReady();
             } catch (Exception e) {
@@ -191,7 +187,7 @@ public final class Sidecar implements AutoCloseable {
         commandsOut[0] = commands;
         final EventLoopGroup loops;
         try {
-            loops = groupReady.get();
+            loops = group.get();
         } catch (java.util.concurrent.ExecutionException e) {
             throw new IllegalStateException("the event loops failed to start: " + e.getCause(), e.getCause());
         }
@@ -251,9 +247,10 @@ public final class Sidecar implements AutoCloseable {
             control.shutdown();
             try { control.awaitTermination(5, TimeUnit.SECONDS); } catch (InterruptedException e) { Thread.currentThread().interrupt(); }
             if (machine != null) machine.close();
-            final EventLoopGroup g = group;
-            if (g != null) g.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-            else groupReady.completeExceptionally(new IllegalStateException("the sidecar was closed"));
+            // never made (closed before start-up): an initialisation waiting for the loops fails instead
+            if (!group.completeExceptionally(new IllegalStateException("the sidecar was closed")) && !group.isCompletedExceptionally()) {
+                group.join().shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            }
             for (Path p : new Path[] {controlPath, dataPlanePath}) {
                 try { Files.deleteIfExists(p); } catch (Exception ignored) { /* best effort */ }
             }

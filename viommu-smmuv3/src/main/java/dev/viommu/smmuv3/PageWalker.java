@@ -127,8 +127,8 @@ final class PageWalker {
         // The OR of every table descriptor on the way down: APTable/PXNTable/UXNTable apply hierarchically.
         long tableAttrs = 0;
         int level = start, lsb = g + (3 - start) * stride, retries = 0;
-        // Descriptor addresses are 8-byte aligned by construction: every TTB is at least 64-byte aligned and
-        // tables are granule-aligned (readSlow checks alignment anyway).
+        // Descriptor addresses are 8-byte aligned by construction: TTB fields are bits [51:4] (16-byte aligned)
+        // and next-level tables are granule-aligned (readSlow checks alignment anyway).
         long descAddr = ttb + ((ia >>> lsb) & ((1L << (inputBits - lsb)) - 1)) * 8;   // an IPA when nested
         // Bounded: the level only grows (start..3), and a lost compare-and-set re-reads the same level at most
         // HTTU_RETRIES times.

@@ -61,8 +61,9 @@ public final class EarlyGreeter implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Selector selector;
     private final UserPrincipal owner;
-    private final List<SocketChannel> accepted = new ArrayList<>();
-    private final List<Boolean> greeted = new ArrayList<>();
+    private record Client(SocketChannel channel, boolean greeted) {}
+
+    private final List<Client> accepted = new ArrayList<>();
     private final Thread thread;
     private volatile boolean stopping;
     private boolean done;
@@ -152,8 +153,7 @@ public final class EarlyGreeter implements AutoCloseable {
             return;
         }
         synchronized (this) {
-            accepted.add(c);
-            greeted.add(ours);
+            accepted.add(new Client(c, ours));
         }
     }
 
@@ -167,10 +167,10 @@ public final class EarlyGreeter implements AutoCloseable {
             done = true;
             selector.close();                 // deregisters the listening socket; does not close it
             final List<Accepted> conns = new ArrayList<>();
-            for (int i = 0; i < accepted.size(); i++) conns.add(new Accepted(fd(accepted.get(i)), greeted.get(i)));
+            for (Client c : accepted) conns.add(new Accepted(fd(c.channel()), c.greeted()));
             synchronized (HANDED_OVER) {
                 HANDED_OVER.add(server);
-                HANDED_OVER.addAll(accepted);
+                for (Client c : accepted) HANDED_OVER.add(c.channel());
             }
             return new Handover(fd(server), List.copyOf(conns));
         }
@@ -206,8 +206,8 @@ public final class EarlyGreeter implements AutoCloseable {
             if (done) return;
             done = true;
             try { selector.close(); } catch (IOException ignored) { /* closing anyway */ }
-            for (SocketChannel c : accepted) {
-                try { c.close(); } catch (IOException ignored) { /* closing anyway */ }
+            for (Client c : accepted) {
+                try { c.channel().close(); } catch (IOException ignored) { /* closing anyway */ }
             }
             try { server.close(); } catch (IOException ignored) { /* closing anyway */ }
         }

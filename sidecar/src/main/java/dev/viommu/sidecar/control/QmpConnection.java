@@ -66,7 +66,6 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(final ChannelHandlerContext ctx) {
-        channel = ctx.channel();
         if (!greeted) send(Version.greeting());     // written by hand: the greeting must not wait for JSON machinery to load
         ctx.fireChannelActive();
     }
