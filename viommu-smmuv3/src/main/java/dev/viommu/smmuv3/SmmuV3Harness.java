@@ -43,7 +43,18 @@ public final class SmmuV3Harness {
 
     /** {@code properties}: arm-smmuv3 properties (defaults if empty); {@code pages}: 4 KiB pages to map. */
     public SmmuV3Harness(final Map<String, ?> properties, final int pages) {
-        mem = GuestMemory.anonymous(0, PA_BASE + ((long) pages << 12) + (1 << 20));
+        this(properties, pages, pages);
+    }
+
+    /**
+     * As {@link #SmmuV3Harness(Map, int)}, but VA page {@code i} maps to PA page {@code i % physPages}: a wide
+     * mapping (up to 2^20 pages, whose tables fit below {@link #PA_BASE}) over little RAM.
+     */
+    public SmmuV3Harness(final Map<String, ?> properties, final int pages, final int physPages) {
+        if (pages < 1 || pages > 1 << 20 || physPages < 1 || physPages > pages) {
+            throw new IllegalArgumentException("pages " + pages + ", physPages " + physPages);
+        }
+        mem = GuestMemory.anonymous(0, PA_BASE + ((long) physPages << 12) + (1 << 20));
         try {
             final SmmuV3Provider p = new SmmuV3Provider();
             final Properties props = Properties.parse(p.driver(), p.properties(), properties);
@@ -62,7 +73,7 @@ public final class SmmuV3Harness {
         regs.write(0x20, 4, 0b1101);                          // CMDQEN | EVENTQEN | SMMUEN
         root = alloc();
         try {
-            for (int i = 0; i < pages; i++) map(VA_BASE + ((long) i << 12), PA_BASE + ((long) i << 12));
+            for (int i = 0; i < pages; i++) map(VA_BASE + ((long) i << 12), PA_BASE + ((long) (i % physPages) << 12));
             mem.write64(CD + 8, root);
             mem.write64(CD, 16 | (1L << 8) | (1L << 10) | (3L << 12) | (1L << 30) | (1L << 31) | (5L << 32)
                     | (1L << 41) | (1L << 45) | (1L << 46) | (1L << 47) | ((long) ASID << 48));
@@ -76,6 +87,7 @@ public final class SmmuV3Harness {
 
     private long alloc() {
         final long p = brk;
+        if (p + 4096 > PA_BASE) throw new IllegalStateException("page tables would overlap the mapped RAM");
         brk += 4096;
         return p;
     }

@@ -37,6 +37,8 @@ final class VtdTestGuest {
     int gcmd;
     long root, irt, prq;
     private long iq, status, iqTail;
+    private int irtS;
+    private boolean irtEime;
 
     VtdTestGuest(final DirectMachine m) {
         this.m = m;
@@ -90,6 +92,8 @@ final class VtdTestGuest {
     /** IRTA with 2^(s+1) entries (EIME as given), SIRTP, global IEC flush, IRE. */
     VtdTestGuest interruptRemapping(final int s, final boolean eime) {
         irt = 0x300_0000L;
+        irtS = s;
+        irtEime = eime;
         try { mem.fill(irt, 16L << (s + 1), (byte) 0); } catch (GuestMemoryException e) { throw new IllegalStateException(e); }
         m.write64(IRTA, irt | (eime ? 1L << 11 : 0) | s);
         command(SIRTP);
@@ -110,6 +114,45 @@ final class VtdTestGuest {
         m.write32(PECTL, 0);
         return this;
     }
+
+    /**
+     * Re-initialises the unit over the guest's existing structures, as a driver does after a reset: turns
+     * everything off, clears the fault-status error bits, restarts the queue at its base, points RTADDR (and IRTA) back at its tables, re-arms
+     * the page request queue, then enables QI, IR and TE one command at a time. {@code scalable}: the RTADDR mode.
+     */
+    void reprogram(final boolean scalable) {
+        gcmd = 0;
+        command(0);                  // QI off first: clearing IQE with QI on resumes the queue at the bad descriptor
+        m.write32(FSTS, 0xFF);
+        iqTail = 0;
+        m.write64(IQT, 0);
+        m.write64(IQA, iq | (scalable ? 1L << 11 : 0));
+        gcmd = QIE;
+        command(0);
+        m.write64(RTADDR, root | (scalable ? 1L << 10 : 0));
+        command(SRTP);
+        if (irt != 0) {
+            m.write64(IRTA, irt | (irtEime ? 1L << 11 : 0) | irtS);
+            command(SIRTP);
+            gcmd |= IRE;
+            command(0);
+        }
+        if (prq != 0) {
+            m.write64(PQH, 0);
+            m.write64(PQT, 0);
+            m.write64(PQA, prq);
+            m.write32(PRS, 0xFF);
+            m.write32(PECTL, 0);
+        }
+        m.write32(FECTL, 0);
+        gcmd |= TE;
+        command(0);
+    }
+
+    /** The invalidation queue's page and the page the wait descriptors write their status to. */
+    long iqBase() { return iq; }
+
+    long statusPage() { return status; }
 
     private int dsz() { return sm ? 32 : 16; }
 
@@ -143,7 +186,9 @@ final class VtdTestGuest {
         m.write64(IQT, iqTail);
         try {
             if (mem.read32(status) != 2) throw new IllegalStateException("descriptor not completed: FSTS=0x"
-                    + Integer.toHexString(m.read32(FSTS)) + " IQERCD=" + m.read64(IQERCD));
+                    + Integer.toHexString(m.read32(FSTS)) + " IQERCD=" + m.read64(IQERCD) + " IQH=0x" + Long.toHexString(m.read64(IQH))
+                    + " IQT=0x" + Long.toHexString(m.read64(IQT)) + " IQA=0x" + Long.toHexString(m.read64(IQA))
+                    + " GSTS=0x" + Integer.toHexString(m.read32(GSTS)) + " at IQH: 0x" + Long.toHexString(mem.read64(iq + (m.read64(IQH) & 0x7FFF0))));
         } catch (GuestMemoryException e) {
             throw new IllegalStateException(e);
         }

@@ -13,6 +13,8 @@ public final class SmmuV3Ratios {
                     "SmmuV3Translation.iotlbHit", "SmmuV3Translation.oneGuestRead", 2.0),
             new Ratio("SMMUv3 4-level stage-1 walk on a miss / four dependent guest reads",
                     "SmmuV3Translation.walkMiss", "SmmuV3Translation.fourDependentGuestReads", 1.5),
+            new Ratio("SMMUv3 stage-1 walk on a miss, 4 GiB working set (diagnostic) / the same four descriptors read as dependent guest reads",
+                    "SmmuV3WideMiss.walkMiss", "SmmuV3WideMiss.fourDependentReads", 0),
             new Ratio("SMMUv3 4-level stage-1 walk alone, no IOTLB probe or fill (breakdown) / four dependent guest reads",
                     "SmmuV3Translation.walkOnly", "SmmuV3Translation.fourDependentGuestReads", 0),
             new Ratio("SMMUv3 4-level walk floor: the same four reads with index/mask arithmetic, no checks (breakdown) / four dependent guest reads",

@@ -25,6 +25,7 @@ final class VtdBenchUnit implements AutoCloseable {
     static final int SID = 0x0010;
 
     final GuestMemory mem;
+    final DeviceMetrics metrics;
     final DeviceModel device;
     final MmioRegion regs;
     final LongSupplier pages;
@@ -36,8 +37,8 @@ final class VtdBenchUnit implements AutoCloseable {
     VtdBenchUnit(final long ramBytes, final boolean scalable, final Map<String, ?> props) throws Exception {
         this.mem = GuestMemory.anonymous(0, ramBytes);
         this.scalable = scalable;
-        final DeviceContext ctx = new DeviceContext(() -> mem, new NoHostBackend(), InterruptSink.NONE, EventSink.NONE,
-                DeviceMetrics.detached("bench"));
+        this.metrics = DeviceMetrics.detached("bench");
+        final DeviceContext ctx = new DeviceContext(() -> mem, new NoHostBackend(), InterruptSink.NONE, EventSink.NONE, metrics);
         this.device = DeviceRegistry.load().create("intel-iommu", "bench0", props, ctx);
         this.regs = device.mmioRegions().get(0);
         this.pages = PageTableWriter.bumpAllocator(mem, 0x10_0000L, ramBytes);

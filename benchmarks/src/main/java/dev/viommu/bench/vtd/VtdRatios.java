@@ -15,6 +15,10 @@ public final class VtdRatios {
                     "VtdTranslationBench.iotlbHitPasid", "VtdTranslationBench.guestRead64", 2.0),
             new Ratio("vtd P2: 4-level walk on an IOTLB miss / 4 dependent guest-memory reads",
                     "VtdTranslationBench.walkOnMiss", "VtdTranslationBench.fourDependentReads", 1.5),
+            new Ratio("vtd P2 diagnostic, chained (latency, not throughput): walk on a miss / 4 dependent reads",
+                    "VtdTranslationBench.chainedWalkOnMiss", "VtdTranslationBench.chainedFourDependentReads", 0),
+            new Ratio("vtd P2 diagnostic, 4 GiB working set: walk on a miss / the same 4 entries read as dependent guest reads",
+                    "VtdWideMissBench.walkOnMiss", "VtdWideMissBench.fourDependentReads", 0),
             new Ratio("vtd flush by PASID: 1 Mi live entries / 1 entry (1 Mi others live)",
                     "VtdFlushBench.flushMillionEntryPasid", "VtdFlushBench.flushOneEntryPasid", 0));
 }

@@ -207,4 +207,29 @@ public class VtdTranslationBench {
         coldTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * k, AccessType.READ, out);
         return out.outputAddress;
     }
+    /** The last result of a chained benchmark: the next IOVA depends on it, so invocations cannot overlap. */
+    private long prevT;
+
+    /**
+     * P2 diagnostic, latency rather than throughput: {@link #fourDependentReads} with the next invocation's IOVA
+     * data-dependent on this one's result ({@code prevT & 1} is always 0, but the JIT cannot know), so the core
+     * cannot overlap successive chains. Against {@link #chainedWalkOnMiss}.
+     */
+    @Benchmark
+    public long chainedFourDependentReads() throws GuestMemoryException {
+        final int k = i = (i + 1 + (int) (prevT & 1)) & (MISS_PAGES - 1);
+        final long iova = IOVA + 4096L * k;
+        long table = coldTable.root();
+        for (int level = 4; level >= 1; level--) {
+            table = cold.mem.read64(table + ((iova >>> (12 + 9 * (level - 1))) & 0x1FF) * 8) & 0x000F_FFFF_FFFF_F000L;
+        }
+        return prevT = table;
+    }
+    /** P2 diagnostic: {@link #walkOnMiss} chained as {@link #chainedFourDependentReads} is. */
+    @Benchmark
+    public long chainedWalkOnMiss() {
+        final int k = i = (i + 1 + (int) (prevT & 1)) & (MISS_PAGES - 1);
+        coldTs.translate(VtdBenchUnit.SID, TranslationService.NO_PASID, IOVA + 4096L * k, AccessType.READ, out);
+        return prevT = out.outputAddress;
+    }
 }
