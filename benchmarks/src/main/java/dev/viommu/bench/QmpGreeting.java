@@ -53,7 +53,7 @@ public class QmpGreeting {
         final Path dir = Files.createTempDirectory("viommu-train");
         final Path ctl = dir.resolve("q.sock");
         final Process p = new ProcessBuilder(List.of(java(), "-XX:AOTCacheOutput=" + aotCache, "-Xlog:aot=off", "-Xlog:cds=off",
-                "--enable-native-access=ALL-UNNAMED", ADD_EXPORTS, "-cp", classPath(), "dev.viommu.sidecar.Main", "--control", ctl.toString(),
+                "--enable-native-access=ALL-UNNAMED", ADD_EXPORTS, "-cp", sidecarClassPath(), "dev.viommu.sidecar.Main", "--control", ctl.toString(),
                 "--dataplane", dir.resolve("d.sock").toString(), "--log-level", "warn"))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         while (!Files.exists(dir.resolve("d.sock"))) {
@@ -77,6 +77,21 @@ public class QmpGreeting {
     private static String java() { return ProcessHandle.current().info().command().orElse("java"); }
 
     private static String classPath() { return System.getProperty("java.class.path"); }
+
+    /**
+     * The class path for the sidecar: this JVM's, less its directories. An AOT cache can only be made and used over
+     * a class path of jars, and the sidecar needs none of those directories (they hold the benchmark classes when
+     * the benchmarks run from a build tree, as the smoke test does; the shaded jar has none).
+     */
+    private static String sidecarClassPath() {
+        final StringBuilder b = new StringBuilder();
+        for (String e : classPath().split(java.io.File.pathSeparator)) {
+            if (e.isEmpty() || Files.isDirectory(Path.of(e))) continue;
+            if (!b.isEmpty()) b.append(java.io.File.pathSeparatorChar);
+            b.append(e);
+        }
+        return b.toString();
+    }
 
     @Benchmark
     public int jvmHelloWorld() throws Exception {
@@ -126,7 +141,7 @@ public class QmpGreeting {
         final Path dir = Files.createTempDirectory("viommu-greet");
         final Path ctl = dir.resolve("q.sock");
         final Process p = new ProcessBuilder(List.of(java(), cacheOption, "-Xlog:aot=off", "-Xlog:cds=off",
-                "--enable-native-access=ALL-UNNAMED", ADD_EXPORTS, "-cp", classPath(),
+                "--enable-native-access=ALL-UNNAMED", ADD_EXPORTS, "-cp", sidecarClassPath(),
                 "dev.viommu.sidecar.Main", "--control", ctl.toString(), "--dataplane", dir.resolve("d.sock").toString(),
                 "--log-level", "warn")).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         running = p;
