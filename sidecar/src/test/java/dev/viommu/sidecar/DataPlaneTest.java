@@ -148,4 +148,27 @@ class DataPlaneTest {
         dp.close();
         assertThrows(IOException.class, () -> dp.ping(1));
     }
+    /** A meter's value in query-metrics' Prometheus text, by the start of its sample line. */
+    private double sample(final String text, final String prefix) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(prefix)) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+        throw new AssertionError("no sample " + prefix + " in\n" + text);
+    }
+
+    @Test
+    void countsEachRequestOnceInTheDeviceAndOnceInTheDataPlane() throws Exception {
+        for (int i = 0; i < 7; i++) dp.mmioRead(1, 0, 0x00, 4);
+        for (int i = 0; i < 5; i++) dp.mmioWrite(1, 0, 0x08, 8, i);
+        for (int i = 0; i < 3; i++) dp.translate(1, 0x18, -1, 0x1000L * i, AccessType.READ);
+        final String text = qmp.execute("query-metrics", Map.of()).path("text").asText();
+        // the device's own counts: what the device did (before: the data plane counted into these too, doubling them)
+        assertEquals(7, sample(text, "viommu_mmio_accesses_total{device=\"t0\",dir=\"read\""), text);
+        assertEquals(5, sample(text, "viommu_mmio_accesses_total{device=\"t0\",dir=\"write\""), text);
+        assertEquals(3, sample(text, "viommu_translations_total{device=\"t0\""), text);
+        // the transport's: frames it handed to the device
+        assertEquals(7, sample(text, "viommu_dataplane_requests_total{device=\"t0\",driver=\"test-iommu\",type=\"mmio-read\""), text);
+        assertEquals(5, sample(text, "viommu_dataplane_requests_total{device=\"t0\",driver=\"test-iommu\",type=\"mmio-write\""), text);
+        assertEquals(3, sample(text, "viommu_dataplane_requests_total{device=\"t0\",driver=\"test-iommu\",type=\"translate\""), text);
+    }
 }

@@ -83,9 +83,14 @@ public final class TestDeviceProvider implements DeviceModelProvider {
         @Override public TranslationService translation() { return this; }
         @Override public String name() { return "regs"; }
         @Override public long size() { return 0x100; }
-        @Override public long read(final long off, final int size) { return regs.read(off, size); }
+        // the device counts its own accesses (DeviceMetrics: who counts what), as the real models do
+        @Override public long read(final long off, final int size) {
+            ctx.metrics().mmioReads.increment();
+            return regs.read(off, size);
+        }
 
         @Override public void write(final long off, final int size, final long value) {
+            ctx.metrics().mmioWrites.increment();
             regs.write(off, size, value, (r, old, now) -> {
                 switch (r) {
                     case DMA_WRITE -> {
@@ -117,6 +122,7 @@ public final class TestDeviceProvider implements DeviceModelProvider {
         }
 
         @Override public boolean translate(final int src, final int pasid, final long iova, final int access, final Translation out) {
+            ctx.metrics().translations.increment();
             boolean known = false;
             for (Endpoint e : endpoints.values()) known |= e.sourceId() == src;
             if (!known) return out.fault(1, "UNKNOWN_SOURCE").ok;

@@ -111,7 +111,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         final int group = f.getUnsignedShortLE(base + DataPlane.PR_GROUP);
         final boolean last = (f.getUnsignedShortLE(base + DataPlane.PR_FLAGS) & DataPlane.PR_FLAG_LAST) != 0;
         boolean accepted = false;
-        slot.metrics().pageRequests.increment();
+        slot.metrics().dataPlanePageRequests.increment();
         slot.lock().lock();
         try {
             accepted = service.get().pageRequest(source, pasid < 0 ? -1 : pasid, address, access, last, group);
@@ -173,13 +173,13 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         }
         if (type == DataPlane.MMIO_WRITE) {
             final long value = f.getLongLE(base + DataPlane.MMIO_VALUE);
-            slot.metrics().mmioWrites.increment();
+            slot.metrics().dataPlaneMmioWrites.increment();
             slot.lock().lock();
             try { r.write(offset, size, value); } catch (RuntimeException e) { deviceBug(slot, e); } finally { slot.lock().unlock(); }
             return;
         }
         long value = 0;
-        slot.metrics().mmioReads.increment();
+        slot.metrics().dataPlaneMmioReads.increment();
         slot.lock().lock();
         try { value = r.read(offset, size); } catch (RuntimeException e) { deviceBug(slot, e); } finally { slot.lock().unlock(); }
         final ByteBuf rep = reply(ctx, DataPlane.MMIO_READ_REPLY, slot.handle(), tag);
@@ -194,7 +194,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         final long iova = f.getLongLE(base + DataPlane.TR_IOVA);
         final int access = f.getIntLE(base + DataPlane.TR_ACCESS);
         final Translation t = translation;
-        slot.metrics().translations.increment();
+        slot.metrics().dataPlaneTranslations.increment();
         slot.lock().lock();
         try {
             slot.model().translation().translate(source, pasid < 0 ? -1 : pasid, iova, access, t);

@@ -13,12 +13,20 @@ import java.util.function.DoubleSupplier;
 /**
  * One device's meters. The common counters are created up front, and typed counters (faults and
  * invalidations by type) are cached on first use, so recording on a hot path allocates nothing.
+ * <p>
+ * Who counts what: the device model counts what it does, whoever asks ({@link #mmioReads}, {@link #mmioWrites},
+ * {@link #translations}, the IOTLB lookups, {@link #pageRequests}, faults, invalidations): the same numbers for
+ * requests from the data plane and from in-process callers. The data plane counts the frames it handed to the
+ * device in its own meters ({@code viommu.dataplane.requests} by type), never in the device's, so a request is
+ * counted once per layer.
  */
 public final class DeviceMetrics {
     private final MeterRegistry registry;
     private final Tags tags;
     private final List<Meter> meters = new java.util.concurrent.CopyOnWriteArrayList<>();
     public final Counter mmioReads, mmioWrites, translations, iotlbHits, iotlbMisses, pageRequests;
+    /** Data-plane frames handed to this device, by type (counted by the data plane). */
+    public final Counter dataPlaneMmioReads, dataPlaneMmioWrites, dataPlaneTranslations, dataPlanePageRequests;
     private final ConcurrentHashMap<String, Counter> faults = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> invalidations = new ConcurrentHashMap<>();
 
@@ -31,6 +39,10 @@ public final class DeviceMetrics {
         iotlbHits = counter("viommu.iotlb.lookups", "result", "hit");
         iotlbMisses = counter("viommu.iotlb.lookups", "result", "miss");
         pageRequests = counter("viommu.page.requests");
+        dataPlaneMmioReads = counter("viommu.dataplane.requests", "type", "mmio-read");
+        dataPlaneMmioWrites = counter("viommu.dataplane.requests", "type", "mmio-write");
+        dataPlaneTranslations = counter("viommu.dataplane.requests", "type", "translate");
+        dataPlanePageRequests = counter("viommu.dataplane.requests", "type", "page-request");
     }
 
     /** A registry-less instance for unit tests and benchmarks. */
