@@ -11,7 +11,10 @@ import dev.viommu.vtd.spec.PageRequestDesc;
  * for an accepted request goes to the one responder the host installed:
  * <ul>
  *   <li>queued: the guest's page-group response (descriptor type 9), when it comes;</li>
- *   <li>PRQ overflow: the unit's own Success for the last request of the group (VT-d 7.5.1 ⚠), at once;</li>
+ *   <li>PRQ overflow: the unit's own Success for the last request of the group, at once (⚠ see
+ *       {@link PageRequestQueue});</li>
+ *   <li>the descriptor could not be written (PQA outside guest RAM): the call returns false and nothing is sent,
+ *       as QEMU's vtd_pri_request_page returns -EIO to the endpoint;</li>
  *   <li>refused (TTM = 0, context fault, PRE = 0, PASIDE = 0): the fault is recorded, the call returns false and,
  *       for the last request of a group, the Invalid Request response the unit sends goes out at once.</li>
  * </ul>
@@ -39,6 +42,7 @@ final class PageRequestPort implements PageRequestService {
         final int r = device.injectPageRequest(sourceId, pasid, address, (access & AccessType.READ) != 0,
                 (access & AccessType.WRITE) != 0, (access & AccessType.PRIV) != 0, last, prgi, relay);
         if (r == PageRequestQueue.QUEUED || r == PageRequestQueue.DROPPED) return true;
+        if (r == PageRequestQueue.UNDELIVERED) return false;
         if (last) relay(sourceId, pasid, prgi, r);
         return r == PageRequestDesc.RESP_SUCCESS;
     }

@@ -15,18 +15,23 @@ import java.util.function.Supplier;
 
 /**
  * The page request queue (VT-d 7.5; vtd.md A.8): the unit writes 32-byte page request descriptors at PQT and
- * advances it, sets PRS.PPR and raises the page-request event. A full queue sets PRS.PRO and the unit answers
- * a last-in-group request itself with Success, so the device retries ⚠ (vtd.md lists the overflow response as
- * unverified). The guest's page-group response (descriptor type 9) is matched to the outstanding group by
- * (RID, PASID, PRGI) and handed to the responder the injector gave.
+ * advances it, sets PRS.PPR and raises the page-request event. A full queue (or PRO already set) sets PRS.PRO
+ * with its event and drops the request, as QEMU's vtd_pri_request_page (PRI series, 2025); Linux 7.3 prq.c then
+ * discards the partial groups (io-pgfault.c iopf_queue_discard_partial). The unit answers a dropped last-in-group
+ * request itself with Success so the device retries ⚠: QEMU hands -ENOSPC back to the endpoint instead, the
+ * RISC-V IOMMU (another architecture) auto-responds Success; no VT-d text found. A descriptor the unit cannot
+ * write (PQA outside guest RAM) is not an overflow: nothing changes for the guest and the endpoint is told the
+ * request was not delivered (QEMU vtd_pri_request_page: PRO untouched, -EIO). The guest's page-group response
+ * (descriptor type 9) is matched to the outstanding group by (RID, PASID, PRGI) and handed to the responder the
+ * injector gave.
  */
 final class PageRequestQueue {
     private final VtdDevice device;
     private final Supplier<GuestMemory> memory;
     private final Map<Long, PageResponder> outstanding = new HashMap<>();
-    /** {@link #inject} results besides a response code. */
-    static final int QUEUED = -1, DROPPED = -2;
-    long written, overflows, responses, unmatchedResponses;
+    /** {@link #inject} results besides a response code: UNDELIVERED is a descriptor write that failed. */
+    static final int QUEUED = -1, DROPPED = -2, UNDELIVERED = -3;
+    long written, overflows, writeErrors, responses, unmatchedResponses;
 
     PageRequestQueue(final VtdDevice device, final Supplier<GuestMemory> memory) {
         this.device = device;
@@ -41,7 +46,10 @@ final class PageRequestQueue {
 
     void reset() { outstanding.clear(); }
 
-    /** See {@link VtdDevice#injectPageRequest}. Returns {@link #QUEUED}, {@link #DROPPED} (overflow, not last in group) or the response code given at once. */
+    /**
+     * See {@link VtdDevice#injectPageRequest}. Returns {@link #QUEUED}, {@link #DROPPED} (overflow, not last in
+     * group), {@link #UNDELIVERED} (the queue's memory is not guest RAM) or the response code given at once.
+     */
     int inject(final int sid, final int pasid, final long addr, final boolean read, final boolean write,
                final boolean priv, final boolean lpig, final int prgi, final PageResponder responder) {
         final boolean pp = pasid != TranslationService.NO_PASID;
@@ -95,10 +103,9 @@ final class PageRequestQueue {
             m.write64(at + 16, 0);
             m.write64(at + 24, 0);
         } catch (GuestMemoryException e) {
-            // the queue's memory is gone: treat as an overflow ⚠
-            overflows++;
-            device.pageRequestStatus(VtdReg.PRS_PRO);
-            return lpig ? PageRequestDesc.RESP_SUCCESS : DROPPED;
+            writeErrors++;                  // PQT, PRS unchanged (QEMU vtd_pri_request_page: -EIO)
+            device.log().warn("page request descriptor write outside RAM", at, qw0);
+            return UNDELIVERED;
         }
         written++;
         r.set(VtdReg.PQT, (tail + PageRequestDesc.SIZE) & (size - 1));

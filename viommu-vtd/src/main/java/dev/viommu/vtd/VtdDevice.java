@@ -239,8 +239,12 @@ public final class VtdDevice implements DeviceModel {
         final int did = (int) VtdReg.IOTLB_DID.get(cmd);
         final long iva = regs.get(VtdReg.IVA);
         final int am = (int) VtdReg.IVA_AM.get(iva);
-        final long addr = VtdReg.IVA_ADDR.raw(iva);
-        if (g == 3 && (am > VtdConfig.MAMV || (addr & ((1L << (12 + am)) - 1)) != 0)) g = 2;   // done as domain-selective
+        // IAIG 00: an incorrect request (reserved IIRG, AM above MAMV) is ignored. Intel Core datasheet vol. 2
+        // IOTLB_REG.IAIG; QEMU vtd_iotlb_flush (am > VTD_MAMV: iaig 0).
+        if (g == 3 && am > VtdConfig.MAMV) g = 0;
+        // AM is "the number of low order bits of the ADDR field that must be masked for the invalidation operation"
+        // (Intel 12th-gen Core datasheet vol. 2, IVA_REG.AM): a misaligned ADDR is not an error, its low bits drop.
+        final long addr = g == 3 ? VtdReg.IVA_ADDR.raw(iva) & -(1L << (12 + am)) : VtdReg.IVA_ADDR.raw(iva);
         if (g != 0) g = iotlbInvalidate(g, did, addr, am, VtdReg.IVA_IH.isSet(iva));
         long v = VtdReg.IOTLB_IVT.with(cmd, false);
         v = VtdReg.IOTLB_IAIG.with(v, g);
@@ -453,7 +457,8 @@ public final class VtdDevice implements DeviceModel {
      * Injects a page request from an emulated endpoint or the page-request relay (VT-d 7.5). The matching
      * page-group response (the guest's type-9 descriptor for the last request of the group) goes to
      * {@code responder}. Returns {@link PageRequestQueue#QUEUED} (-1), {@link PageRequestQueue#DROPPED} (-2:
-     * overflow of a request that is not last in its group) or a response code the unit gave at once (then
+     * overflow of a request that is not last in its group), {@link PageRequestQueue#UNDELIVERED} (-3: the
+     * descriptor could not be written; nothing is answered) or a response code the unit gave at once (then
      * {@code responder} is not called).
      *
      * @param pasid the PASID, or {@link TranslationService#NO_PASID}
@@ -570,8 +575,8 @@ public final class VtdDevice implements DeviceModel {
         irm.put("blocked", ir.blocked);
         m.put("interruptRemapping", irm);
         m.put("invalidationQueue", Map.of("processed", iq.processed, "errors", iq.errors));
-        m.put("pageRequests", Map.of("written", prq.written, "overflows", prq.overflows, "outstanding", prq.outstanding(),
-                "responses", prq.responses, "unmatchedResponses", prq.unmatchedResponses));
+        m.put("pageRequests", Map.of("written", prq.written, "overflows", prq.overflows, "writeErrors", prq.writeErrors,
+                "outstanding", prq.outstanding(), "responses", prq.responses, "unmatchedResponses", prq.unmatchedResponses));
         final List<Object> eps = new ArrayList<>();
         for (Endpoint e : endpoints.values()) {
             eps.add(Map.of("id", e.id(), "kind", e.kind().name().toLowerCase(java.util.Locale.ROOT),

@@ -280,10 +280,8 @@ final class VtdTranslator implements TranslationService {
         } catch (GuestMemoryException e) {
             return FaultReason.CONTEXT_TABLE_ADDR;
         }
-        if (!ContextEntry.P.isSet(c0)) {
-            fpd = ContextEntry.FPD.isSet(c0);
-            return FaultReason.CONTEXT_NOT_PRESENT;
-        }
+        fpd = ContextEntry.FPD.isSet(c0);                   // for this entry's qualified faults (0x02, 0x03)
+        if (!ContextEntry.P.isSet(c0)) return FaultReason.CONTEXT_NOT_PRESENT;
         final int tt = (int) ContextEntry.TT.get(c0);
         if ((c0 & ContextEntry.RSVD_QW0) != 0 || (c1 & ContextEntry.RSVD_QW1) != 0
                 || (tt != ContextEntry.TT_PASS_THROUGH && (ContextEntry.SLPTPTR.raw(c0) & ~hawMask) != 0)) {
@@ -388,10 +386,8 @@ final class VtdTranslator implements TranslationService {
         } catch (GuestMemoryException e) {
             return FaultReason.SM_CONTEXT_FETCH;
         }
-        if (!ScalableContextEntry.P.isSet(c0)) {
-            fpd = ScalableContextEntry.FPD.isSet(c0);
-            return FaultReason.SM_CONTEXT_NOT_PRESENT;
-        }
+        fpd = ScalableContextEntry.FPD.isSet(c0);           // for this entry's qualified faults (0x41, 0x43)
+        if (!ScalableContextEntry.P.isSet(c0)) return FaultReason.SM_CONTEXT_NOT_PRESENT;
         if ((c0 & ScalableContextEntry.RSVD_QW0) != 0 || (c1 & ScalableContextEntry.RSVD_QW1) != 0 || c2 != 0 || c3 != 0
                 || (ScalableContextEntry.PASIDDIRPTR.raw(c0) & ~hawMask) != 0) {
             return FaultReason.SM_CONTEXT_RSVD;

@@ -225,6 +225,24 @@ class VtdFaultReasonTest {
     }
 
     @Test
+    void shouldLetFpdSuppressAnInvalidContextEntry0x03() throws Exception {
+        try (DirectMachine m = machine()) {                                   // QEMU vtd_qualified_faults: 0x03 qualified
+            final VtdTestGuest g = new VtdTestGuest(m).boot(false);
+            g.legacyContext(SID, 2, g.ss(4).root(), 2, 3);                   // TT 11 is reserved
+            final long ce = g.contextEntry(SID);
+            g.w64(ce, g.r64(ce) | 2);                                          // FPD
+            g.flushContext();
+            m.takeInterrupts(0);
+            assertEquals(0x03, m.translate(SID, NO_PASID, IOVA, AccessType.READ).faultCode());
+            assertTrue(g.faults().isEmpty());
+            assertTrue(m.takeInterrupts(0).isEmpty());
+            g.w64(ce, g.r64(ce) & ~2L);
+            g.flushContext();
+            expectFault(g, SID, NO_PASID, IOVA, AccessType.READ, 0x03);
+        }
+    }
+
+    @Test
     void shouldSetPfoWhenAllRecordsAreFull() throws Exception {
         try (DirectMachine m = VtdTestGuest.machine(Map.of("nfr", 2))) {
             final VtdTestGuest g = legacy(m, null);

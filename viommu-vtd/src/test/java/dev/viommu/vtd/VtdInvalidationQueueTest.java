@@ -162,4 +162,34 @@ class VtdInvalidationQueueTest {
             g.faults();
         }
     }
+    @Test
+    void shouldMaskTheLowAddressBitsOfAPageSelectiveFlushInsteadOfRaisingIqe() throws Exception {
+        try (DirectMachine m = VtdTestGuest.machine(VtdTestGuest.scalableProps())) {
+            final VtdTestGuest g = new VtdTestGuest(m).boot(true);
+            final long dir = g.scalableContext(SID, VtdTestGuest.PASIDE | VtdTestGuest.PDTS_MAX);
+            final PageTableWriter fs = g.fs(4);
+            for (int i = 0; i < 4; i++) fs.map(0x10_0000L + 0x1000L * i, g.page(), PageTableWriter.SIZE_4K, true);
+            g.pasidFirstStage(dir, 1, 7, fs);
+            for (int i = 0; i < 4; i++) assertTrue(m.translate(SID, 1, 0x10_0000L + 0x1000L * i, AccessType.READ).ok());
+            final Iotlb tlb = g.device().translator().iotlb;
+            assertEquals(4, tlb.size());
+            // AM = 1 (8 KiB) with ADDR 0x10_1000: IVA_REG.AM says the low-order ADDR bits "must be masked", so this
+            // flushes [0x10_0000, 0x10_2000) and completes (qi() fails on IQE)
+            g.qi(0x6 | 3 << 4 | 7L << 16 | 1L << 32, 0x10_1000L | 1);
+            assertEquals(2, tlb.size());
+            g.qi(0x6 | 3 << 4 | 7L << 16 | 1L << 32, 0x10_3000L | 1);           // 0x10_2000, 8 KiB
+            assertEquals(0, tlb.size());
+            assertEquals(0, m.read32(VtdTestGuest.FSTS) & 0x10, "no IQE");
+        }
+        try (DirectMachine m = VtdTestGuest.machine(java.util.Map.of())) {               // type 2, legacy mode
+            final VtdTestGuest g = new VtdTestGuest(m).boot(false);
+            final PageTableWriter ss = g.legacyDomain(SID, 3);
+            for (int i = 0; i < 4; i++) ss.map(0x10_0000L + 0x1000L * i, g.page(), PageTableWriter.SIZE_4K, true);
+            for (int i = 0; i < 4; i++) assertTrue(m.translate(SID, VtdTestGuest.NO_PASID, 0x10_0000L + 0x1000L * i, AccessType.READ).ok());
+            final Iotlb tlb = g.device().translator().iotlb;
+            assertEquals(4, tlb.size());
+            g.qi(0x2 | 3 << 4 | 3L << 16, 0x10_3000L | 2);                      // AM 2: all four pages from 0x10_0000
+            assertEquals(0, tlb.size());
+        }
+    }
 }

@@ -135,6 +135,25 @@ class VtdRegisterTest {
     }
 
     @Test
+    void shouldIgnoreAPageSelectiveFlushWithAnAddressMaskAboveMamvAndReportIaigZero() throws Exception {
+        try (DirectMachine m = VtdTestGuest.machine(Map.of())) {              // Intel IOTLB_REG.IAIG 00; QEMU vtd_iotlb_flush
+            final VtdTestGuest g = new VtdTestGuest(m).boot(false);
+            final PageTableWriter pt = g.legacyDomain(SID, 5);
+            pt.map(0x20_0000, g.page(), PageTableWriter.SIZE_4K, true);
+            assertTrue(m.translate(SID, NO_PASID, 0x20_0000, AccessType.READ).ok());
+            pt.unmap(0x20_0000);
+            m.takeInvalidations();
+            m.write64(VtdTestGuest.IVA, VtdConfig.MAMV + 1);                    // AM 19 > MAMV 18
+            m.write64(VtdTestGuest.IOTLB, 1L << 63 | 3L << 60 | 5L << 32);
+            final long iotlb = m.read64(VtdTestGuest.IOTLB);
+            assertEquals(0, iotlb >>> 63, "IVT clears");
+            assertEquals(0, (iotlb >>> 57) & 3, "IAIG 0: request ignored");
+            assertTrue(m.takeInvalidations().isEmpty());
+            assertTrue(m.translate(SID, NO_PASID, 0x20_0000, AccessType.READ).ok(), "nothing was invalidated");
+        }
+    }
+
+    @Test
     void shouldInvalidateThroughTheContextCommandAndIotlbRegisters() throws Exception {
         try (DirectMachine m = VtdTestGuest.machine(Map.of())) {
             final VtdTestGuest g = new VtdTestGuest(m).boot(false);
@@ -154,10 +173,11 @@ class VtdRegisterTest {
             assertEquals(List.of(new GuestMachine.Invalidation(-1, -2, 0x20_0000, 4096)), m.takeInvalidations());
             assertFalse(m.translate(SID, NO_PASID, 0x20_0000, AccessType.READ).ok());
             g.faults();
-            // a misaligned PSI is done domain-selective
-            m.write64(VtdTestGuest.IVA, 0x20_1000 | 1);                          // AM = 1 needs 8 KiB alignment
+            // a misaligned PSI: the AM low-order address bits are masked (IVA_REG.AM), so 0x20_1000 | AM 1 flushes 8 KiB at 0x20_0000
+            m.write64(VtdTestGuest.IVA, 0x20_1000 | 1);
             m.write64(VtdTestGuest.IOTLB, 1L << 63 | 3L << 60 | 5L << 32);
-            assertEquals(2, (m.read64(VtdTestGuest.IOTLB) >>> 57) & 3);
+            assertEquals(3, (m.read64(VtdTestGuest.IOTLB) >>> 57) & 3, "IAIG: still page-selective");
+            assertEquals(List.of(new GuestMachine.Invalidation(-1, -2, 0x20_0000, 8192)), m.takeInvalidations());
             // context command: device-selective, then global
             final long ccmd = 1L << 63 | 3L << 61 | (long) SID << 16 | 5;
             m.write64(VtdTestGuest.CCMD, ccmd);

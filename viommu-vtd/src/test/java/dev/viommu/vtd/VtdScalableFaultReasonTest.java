@@ -267,6 +267,28 @@ class VtdScalableFaultReasonTest {
     }
 
     @Test
+    void shouldLetFpdSuppressAnInvalidPasidEntry0x5BAndAnInvalidContext0x43() throws Exception {
+        try (DirectMachine m = machine()) {                                   // QEMU vtd_qualified_faults: 0x5B qualified
+            final long[] pe = new long[1];
+            final VtdTestGuest g = firstStage(m, null, pe);
+            g.w64(pe[0], g.r64(pe[0]) & ~(7L << 6) | 5L << 6 | 2);             // PGTT 101 is reserved; FPD
+            g.flushPasidCache();
+            m.takeInterrupts(0);
+            assertEquals(0x5B, m.translate(SID, PASID, IOVA, AccessType.READ).faultCode());
+            assertTrue(g.faults().isEmpty());
+            assertTrue(m.takeInterrupts(0).isEmpty());
+        }
+        try (DirectMachine m = machine()) {                                   // 0x43 follows 0x03
+            final VtdTestGuest g = new VtdTestGuest(m).boot(true);
+            g.scalableContext(SID, VtdTestGuest.PASIDE | VtdTestGuest.PRE | 2); // PRE without svm; FPD
+            m.takeInterrupts(0);
+            assertEquals(0x43, m.translate(SID, PASID, IOVA, AccessType.READ).faultCode());
+            assertTrue(g.faults().isEmpty());
+            assertTrue(m.takeInterrupts(0).isEmpty());
+        }
+    }
+
+    @Test
     void shouldReportSupervisorRequestWithSreClear0x5D() throws Exception {
         try (DirectMachine m = machine()) {
             expectFault(firstStage(m, null, null), SID, PASID, IOVA, AccessType.READ | AccessType.PRIV, 0x5D);

@@ -93,6 +93,19 @@ class VtdServicesTest {
     }
 
     @Test
+    void shouldNotClaimAnOverflowWhenThePageRequestQueueIsOutsideRam() {
+        try (DirectMachine m = VtdTestGuest.machine(svm())) {                 // QEMU vtd_pri_request_page: -EIO, PRO untouched
+            prqGuest(m);
+            m.write64(VtdTestGuest.PQA, 0x7_0000_0000L);
+            assertFalse(m.pageRequest(SID, 9, 0x5000, AccessType.READ, true, 3), "not delivered");
+            assertTrue(m.takePageResponses().isEmpty(), "no response for an undelivered request");
+            assertEquals(0, m.read32(VtdTestGuest.PRS) & 3, "neither PPR nor PRO");
+            assertEquals(0, m.read64(VtdTestGuest.PQT));
+            assertTrue(m.takeInterrupts(0).isEmpty());
+        }
+    }
+
+    @Test
     void shouldRemapThroughTheSpiWithoutAllocating() {
         try (DirectMachine m = VtdTestGuest.machine(Map.of())) {
             final VtdTestGuest g = new VtdTestGuest(m).boot(false).interruptRemapping(7, true);

@@ -299,6 +299,30 @@ class SimHostBackendTest {
     }
 
     @Test
+    void shouldAcceptUnknownVtdS1FlagsAsLinuxLeavesThemUnchecked() throws Exception {
+        // Linux 7.3 intel_iommu_domain_alloc_nested does not validate vtd_s1.flags; attach tests only SRE and EAFE
+        final ObjectId.Device gpu = bind("sim:gpu0");
+        final ObjectId.Hwpt parent = sim.allocHwpt(new HwptAlloc.NestParent(gpu, sim.allocIoas(), false));
+        final ObjectId.Hwpt s1 = sim.allocHwpt(new HwptAlloc.Nested(gpu, parent,
+                new HwptAlloc.NestedData.VtdS1(1L << 40 | 4, RAM, 48), null));
+        assertEquals(s1, sim.attach(gpu, -1, s1));
+    }
+
+    @Test
+    void shouldTreatDetachingWhatIsNotAttachedAsASuccessfulNoOp() throws Exception {
+        // Linux 7.3 vfio_iommufd_physical_(pasid_)detach_ioas return early; VFIO_DEVICE_DETACH_IOMMUFD_PT returns 0
+        final ObjectId.Device gpu = bind("sim:gpu0");
+        sim.detach(gpu, -1);
+        sim.detach(gpu, 7);
+        final ObjectId.Hwpt h = sim.allocHwpt(new HwptAlloc.Paging(gpu, sim.allocIoas(), false, null));
+        sim.attach(gpu, -1, h);
+        sim.detach(gpu, -1);
+        sim.detach(gpu, -1);
+        assertTrue(sim.calls().stream().allMatch(c -> c.ok()), sim.calls().toString());
+        sim.destroy(h);
+    }
+
+    @Test
     void shouldAutoRespondInvalidToOutstandingFaultsOnDetach() throws Exception {
         final ObjectId.Device gpu = bind("sim:gpu0");
         final ObjectId.Ioas ioas = sim.allocIoas();

@@ -10,7 +10,9 @@ package dev.viommu.vtd.spec;
  *   <li>0x7B (invalid SSPTPTR): an SSPTPTR beyond the host address width is a reserved-bit error of the PASID
  *       entry (0x5A) and a fetch error at the top second-stage level is 0x78, as QEMU reports them;</li>
  *   <li>0x86 (read without permission): first-stage entries have no read-permission bit, and second-stage
- *       permission faults in scalable mode report 0x79;</li>
+ *       permission faults in scalable mode report 0x79 ⚠ (Linux names 0x79 "R/W permission error in
+ *       second-level paging entry"; VirtualBox DevIommuIntel reports SS denials as 0x85/0x86 and not-present
+ *       entries as 0x79; QEMU reports 0x05/0x06 in both modes);</li>
  *   <li>0x5C, 0x82 (execute), 0x7C, 0x90 (non-snooped A/D update): execute requests are deprecated and ignored;
  *       page walks are always snooped (ECAP.C = 1, SMPWCS = 1).</li>
  * </ul>
@@ -82,18 +84,19 @@ public final class FaultReason {
     public static final int SM_FS_AD_UPDATE = 0x91;
 
     /**
-     * Whether FPD may suppress the fault (a "qualified" fault). Following QEMU's {@code vtd_is_qualified_fault}
-     * idea ⚠: malformed root/context/PASID structures and fetch errors of those structures are always
-     * reported; faults found while using a well-formed entry (not present, page-walk, permission) are qualified.
-     * Interrupt-remapping faults: IRTE not present (0x22), IRTE reserved bits (0x24) and SID verification (0x26)
-     * are qualified, so IRTE.FPD suppresses them; the others are not (VT-d table 5-x "qualified" column ⚠, as
-     * QEMU's {@code vtd_irte_get} passes FPD only for those three).
+     * Whether FPD may suppress the fault (a "qualified" fault), as QEMU intel_iommu.c vtd_qualified_faults[]:
+     * root faults (no FPD above them), fetch errors and reserved bits of root/context/PASID structures are always
+     * reported; not-present entries, invalid programming of a present context (0x03) or PASID entry (0x5B),
+     * page-walk and permission faults are qualified. 0x43 follows 0x03 ⚠ (no second source raises 0x43; VirtualBox
+     * DevIommuIntel also treats context reserved bits 0x0B as qualified, QEMU does not: QEMU followed). Interrupt
+     * remapping: IRTE not present (0x22), reserved bits (0x24) and SID check (0x26) are qualified, the others not
+     * (QEMU vtd_irte_get; VirtualBox vtdIrFaultIsQualified).
      */
     public static boolean qualified(final int fr) {
         return switch (fr) {
-            case CONTEXT_INVALID, ROOT_TABLE_ADDR, CONTEXT_TABLE_ADDR, ROOT_RSVD, CONTEXT_RSVD,
-                 SM_RTA_INVALID, SM_ROOT_FETCH, SM_ROOT_RSVD, SM_CONTEXT_FETCH, SM_CONTEXT_RSVD, SM_CONTEXT_INVALID,
-                 SM_PDIR_FETCH, SM_PDIR_RSVD, SM_PTE_FETCH, SM_PTE_RSVD, SM_PTE_INVALID -> false;
+            case ROOT_NOT_PRESENT, ROOT_TABLE_ADDR, CONTEXT_TABLE_ADDR, ROOT_RSVD, CONTEXT_RSVD,
+                 SM_RTA_INVALID, SM_ROOT_FETCH, SM_ROOT_NOT_PRESENT, SM_ROOT_RSVD, SM_CONTEXT_FETCH, SM_CONTEXT_RSVD,
+                 SM_PDIR_FETCH, SM_PDIR_RSVD, SM_PTE_FETCH, SM_PTE_RSVD -> false;
             case IR_NOT_PRESENT, IR_IRTE_RSVD, IR_SID_CHECK -> true;
             default -> fr < 0x20 || fr > 0x2F;
         };

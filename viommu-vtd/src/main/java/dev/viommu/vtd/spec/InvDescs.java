@@ -59,7 +59,10 @@ public final class InvDescs {
     static final long PIOTLB_RSVD1 = 0xF80L;
     static final long PDEVTLB_RSVD0 = 0;
     static final long PDEVTLB_RSVD1 = 0x7FEL;
-    /** PDP (bit 5) is reserved in current specs (vtd.md D.5 ⚠). */
+    /**
+     * PDP (bit 5) is reserved in current specs: QEMU intel_iommu_internal.h VTD_INV_DESC_PGRESP_RSVD_LO
+     * (0xfff00000000001e0, the same mask); Linux 7.3 iommu.h QI_PGRP_* has no PDP field.
+     */
     static final long PGR_RSVD0 = 0x1E0L | 0xFFF0_0000_0000_0000L;
     /** LPIG (QW1 bit 2) of older revisions is accepted and ignored. */
     static final long PGR_RSVD1 = 0xFFFF_FFFF_FFFF_F003L;
@@ -78,7 +81,8 @@ public final class InvDescs {
 
     /**
      * Decodes one descriptor; {@code qw2}/{@code qw3} are 0 in a 128-bit queue and must be 0 (reserved) in a
-     * 256-bit one for every type defined today ⚠.
+     * 256-bit one for every type defined today: QEMU vtd_inv_desc_reserved_check (VTD_INV_DESC_ALL_ONE for val[2],
+     * val[3] of each type), VirtualBox DevIommuIntel (wait descriptor QW2/QW3: IQEI 4); Linux 7.3 zeroes them.
      */
     public static InvDesc decode(final long qw0, final long qw1, final long qw2, final long qw3, final Features f) {
         final int type = type(qw0);
@@ -95,8 +99,8 @@ public final class InvDescs {
                 if ((qw0 & IOTLB_RSVD0) != 0 || (qw1 & IOTLB_RSVD1) != 0 || g == 0) return rsvd(qw0, qw1);
                 if (!f.drain() && (DW.isSet(qw0) || DR.isSet(qw0))) return rsvd(qw0, qw1);
                 final int am = (int) AM.get(qw1);
-                final long addr = ADDR.raw(qw1);
-                if (g == 3 && (!f.psi() || am > f.mamv() || (addr & ((1L << (12 + am)) - 1)) != 0)) return rsvd(qw0, qw1);
+                if (g == 3 && (!f.psi() || am > f.mamv())) return rsvd(qw0, qw1);
+                final long addr = ADDR.raw(qw1) & -(1L << (12 + am));      // AM low-order ADDR bits are masked, not checked
                 return new InvDesc.Iotlb(g, DR.isSet(qw0), DW.isSet(qw0), (int) DID.get(qw0), addr, am, IH.isSet(qw1));
             }
             case DEVTLB -> {
@@ -118,8 +122,8 @@ public final class InvDescs {
                 final int g = (int) G.get(qw0);
                 if (!f.scalableMode() || (qw0 & PASID_RSVD0) != 0 || (qw1 & PIOTLB_RSVD1) != 0 || g < 2) return rsvd(qw0, qw1);
                 final int am = (int) AM.get(qw1);
-                final long addr = ADDR.raw(qw1);
-                if (g == 3 && (am > f.mamv() || (addr & ((1L << (12 + am)) - 1)) != 0)) return rsvd(qw0, qw1);
+                if (g == 3 && am > f.mamv()) return rsvd(qw0, qw1);
+                final long addr = ADDR.raw(qw1) & -(1L << (12 + am));      // as for type 2
                 return new InvDesc.PasidIotlb(g, (int) DID.get(qw0), (int) PASID.get(qw0), addr, am, IH.isSet(qw1));
             }
             case PC -> {

@@ -7,7 +7,7 @@ public final class PageRequestDesc {
     private PageRequestDesc() {}
 
     public static final int SIZE = 32;
-    /** Type of a page request ⚠ (only Linux's struct names the field; 1 per vtd.md). */
+    /** Type of a page request: QEMU intel_iommu_internal.h VTD_PRD_TYPE (Linux prq.c page_req_dsc.type, 8 bits). */
     public static final int TYPE_PAGE_REQUEST = 1;
     // QW0
     public static final BitField TYPE = BitField.bits("PRD.TYPE", 7, 0);

@@ -110,7 +110,10 @@ public enum VtdReg implements RegisterDef {
     public static final BitField IOTLB_IAIG = BitField.bits("IOTLB.IAIG", 58, 57);
     public static final BitField IOTLB_DID = BitField.bits("IOTLB.DID", 47, 32);
 
-    /** IQERCD.IQEI codes (vtd.md A.6.3, from VirtualBox's header ⚠). */
+    /**
+     * IQERCD.IQEI codes (vtd.md A.6.3). 0-5 as Intel's 14th-gen Core register reference (IQERCD_REG). 6 (tail not
+     * 256-bit aligned) and 7 (invalid TTM) ⚠: only VirtualBox, whose header and DevIommuIntel are one source.
+     */
     public static final int IQEI_NONE = 0, IQEI_TAIL = 1, IQEI_FETCH = 2, IQEI_TYPE = 3, IQEI_RSVD = 4,
             IQEI_WIDTH = 5, IQEI_TAIL_ALIGN = 6, IQEI_TTM = 7;
 }
