@@ -154,6 +154,7 @@ public final class SmmuV3Device implements DeviceModel {
         regs.set(SmmuReg.AIDR, SmmuV3Config.AIDR);
         translator.enabled = false;
         translator.invalidateAll();
+        translator.terminateAllStalls();
         batch.clear();
         outstandingPrgs.clear();
         syncPending = false;
@@ -218,6 +219,7 @@ public final class SmmuV3Device implements DeviceModel {
             case IRQ_CTRL -> regs.set(SmmuReg.IRQ_CTRLACK, now);
             case GERRORN -> {
                 if ((old ^ now) != 0 && !cmdqErrorActive()) processCommandQueue();
+                if (((old ^ now) & GERROR_EVENTQ_ABT) != 0) eventQueueMayBeWritable();
             }
             case STRTAB_BASE, STRTAB_BASE_CFG -> {
                 if (smmuEnabled()) refuse(r, old, "while SMMUEN=1");
@@ -240,6 +242,7 @@ public final class SmmuV3Device implements DeviceModel {
             case EVENTQ_PROD -> {
                 if (enabled(CR0_EVENTQEN)) refuse(r, old, "while EVENTQEN=1");
             }
+            case EVENTQ_CONS -> eventQueueMayBeWritable();
             case PRIQ_BASE -> {
                 if (enabled(CR0_PRIQEN)) refuse(r, old, "while PRIQEN=1");
             }
@@ -267,8 +270,10 @@ public final class SmmuV3Device implements DeviceModel {
         translator.enabled = (v & CR0_SMMUEN) != 0;
         final long changed = was ^ v;
         if ((changed & CR0_SMMUEN) != 0) {
+            if ((v & CR0_SMMUEN) == 0) translator.terminateAllStalls();
             translator.notifyInvalidation(TranslationService.ANY_SOURCE, TranslationService.ANY_PASID, 0, 0);
         }
+        if ((changed & v & CR0_EVENTQEN) != 0) eventQueueMayBeWritable();
         if ((changed & CR0_CMDQEN) != 0) {
             if ((v & CR0_CMDQEN) != 0) processCommandQueue();
             else { flushBatch(); syncPending = false; syncPendingCmd = null; }
@@ -596,26 +601,36 @@ public final class SmmuV3Device implements DeviceModel {
 
     private int priqLog2() { return Math.min((int) Queue.BASE_LOG2SIZE.get(regs.get(SmmuReg.PRIQ_BASE)), cfg.priqs()); }
 
+    /** Outcomes of {@link #writeEvent}. */
+    static final int EVENT_WRITTEN = 0, EVENT_UNWRITABLE = 1, EVENT_ABORTED = 2;
+
     /**
-     * Writes an event record (IHI0070 §7.2, §7.4). Dropped while EVENTQEN=0. When the queue is full the record is
-     * discarded and, unless an overflow is already outstanding (PROD.OVFLG ≠ CONS.OVACKFLG), PROD.OVFLG toggles;
-     * records are written again as soon as there is room. (QEMU instead drops without a lasting flag.) Linux 7.3
-     * detects the toggle in queue_sync_prod_in and acknowledges it in queue_sync_cons_ovf (verified); toggling only
-     * while none is outstanding is the spec's rule ⚠, and the only one under which Linux cannot miss an overflow.
+     * Writes an event record (IHI0070 §7.2, §7.4). The queue is writable when EVENTQEN = 1, it is not full and no
+     * EVENTQ_ABT_ERR is unacknowledged (§7.2.1); otherwise an ordinary record is discarded. When the queue is full
+     * it is discarded and, unless an overflow is already outstanding (PROD.OVFLG ≠ CONS.OVACKFLG), PROD.OVFLG
+     * toggles; records are written again as soon as there is room. (QEMU instead drops without a lasting flag.)
+     * Linux 7.3 detects the toggle in queue_sync_prod_in and acknowledges it in queue_sync_cons_ovf (verified);
+     * toggling only while none is outstanding is the spec's rule ⚠, and the only one under which Linux cannot miss
+     * an overflow. A {@code stall} record is never discarded: it is not written, no overflow is flagged, and the
+     * caller keeps it until {@link #eventQueueMayBeWritable} (a write abort may still lose it, §7.2.2).
      */
-    void writeEvent(final long d0, final long d1, final long d2, final long d3) {
-        if (!enabled(CR0_EVENTQEN)) { eventsDropped++; return; }
+    int writeEvent(final long d0, final long d1, final long d2, final long d3, final boolean stall) {
+        if (!enabled(CR0_EVENTQEN) || gerrorActive(GERROR_EVENTQ_ABT)) {
+            if (!stall) eventsDropped++;
+            return EVENT_UNWRITABLE;
+        }
         final int log2 = eventqLog2();
         final int prod = (int) regs.get(SmmuReg.EVENTQ_PROD);
         final int cons = (int) regs.get(SmmuReg.EVENTQ_CONS);
         if (QueueIndex.full(prod, cons, log2)) {
+            if (stall) return EVENT_UNWRITABLE;
             eventsDropped++;
             if (((prod ^ cons) & (int) Queue.OVFLG.mask()) == 0) {
                 eventOverflows++;
                 regs.set(SmmuReg.EVENTQ_PROD, prod ^ (int) Queue.OVFLG.mask());
                 eventInterrupt();
             }
-            return;
+            return EVENT_UNWRITABLE;
         }
         final long addr = Queue.BASE_ADDR.raw(regs.get(SmmuReg.EVENTQ_BASE)) + (long) QueueIndex.index(prod, log2) * 32;
         try {
@@ -627,11 +642,19 @@ public final class SmmuV3Device implements DeviceModel {
         } catch (GuestMemoryException e) {
             eventsDropped++;
             raiseGerror(GERROR_EVENTQ_ABT);
-            return;
+            return EVENT_ABORTED;
         }
         eventsWritten++;
         regs.set(SmmuReg.EVENTQ_PROD, (prod & (int) Queue.OVFLG.mask()) | (QueueIndex.inc(prod, log2) & QueueIndex.mask(log2)));
         eventInterrupt();
+        return EVENT_WRITTEN;
+    }
+
+    /** EVENTQEN set, CONS moved or EVENTQ_ABT_ERR acknowledged: stall records kept back may go out now. */
+    private void eventQueueMayBeWritable() { translator.recordPendingStalls(); }
+
+    private boolean gerrorActive(final int bit) {
+        return ((regs.get(SmmuReg.GERROR) ^ regs.get(SmmuReg.GERRORN)) & bit) != 0;
     }
 
     private void eventInterrupt() {

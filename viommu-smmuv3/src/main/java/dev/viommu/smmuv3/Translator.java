@@ -52,6 +52,7 @@ public final class Translator implements TranslationService {
     private final DenseMap<StreamConfig> steCache;
     private final DenseMap<CdConfig> cdCache;
     private final DenseMap<Long> stalls = new DenseMap<>(SmmuV3Config.STALL_MAX);
+    private final PendingStallRecords unrecordedStalls = new PendingStallRecords(SmmuV3Config.STALL_MAX);
     private final FaultRecord fault = new FaultRecord();
     private final InvalidationNotifier notifier = new InvalidationNotifier();
     private final StreamMatcher streamMatcher = new StreamMatcher();
@@ -384,7 +385,8 @@ public final class Translator implements TranslationService {
     private boolean raise(final FaultRecord f, final Translation out) {
         publishMetrics();
         dev.context().metrics().fault(f.name());
-        if (f.record) dev.writeEvent(f.dw0(), f.dw1(), f.dw2(), f.dw3());
+        if (f.stall) recordStall(f);
+        else if (f.record) dev.writeEvent(f.dw0(), f.dw1(), f.dw2(), f.dw3(), false);
         final boolean ok = out.fault(f.eventId, f.name()).ok;
         f.clear();   // the success paths rely on a clean record
         return ok;
@@ -392,15 +394,47 @@ public final class Translator implements TranslationService {
 
     // ---------------------------------------------------------------- stalls
 
+    /** A stall's record goes behind any kept back before it, and waits with them while the queue cannot take it. */
+    private void recordStall(final FaultRecord f) {
+        unrecordedStalls.add(f.sid, f.stag, f.dw0(), f.dw1(), f.dw2(), f.dw3());
+        recordPendingStalls();
+    }
+
+    /** Writes the stall records kept back, oldest first, while the event queue takes them (§7.2.1). */
+    void recordPendingStalls() {
+        while (unrecordedStalls.size() > 0) {
+            final int r = dev.writeEvent(unrecordedStalls.first(0), unrecordedStalls.first(1), unrecordedStalls.first(2),
+                    unrecordedStalls.first(3), true);
+            if (r == SmmuV3Device.EVENT_UNWRITABLE) return;
+            unrecordedStalls.removeFirst();   // written, or lost to a write abort (§7.2.2 permits it)
+        }
+    }
+
     void resume(final int sid, final int stag, final int action) {
         if (!stalls.remove(Integer.toUnsignedLong(sid), stag & 0xFFFF)) {
             dev.guestLog().warn("RESUME for no stalled transaction", sid + "/" + stag);
             return;
         }
+        unrecordedStalls.remove(sid, stag & 0xFFFF);
         stallListener.resumed(sid, stag & 0xFFFF, action);
     }
 
+    /**
+     * Clearing SMMUEN (and so a reset) terminates every stalled transaction (IHI0070 §3.12.2: software may rely on
+     * it instead of RESUME/STALL_TERM, and STAGs may be reused afterwards): each endpoint is told, as by
+     * STALL_TERM, and the stall table (at most STALL_MAX) is free again.
+     */
+    void terminateAllStalls() {
+        unrecordedStalls.clear();
+        for (int i = stalls.size() - 1; i >= 0; i--) {
+            final int sid = (int) stalls.key1At(i), stag = (int) stalls.key2At(i);
+            stalls.removeAt(i);
+            stallListener.resumed(sid, stag, 0);
+        }
+    }
+
     void stallTerm(final int sid) {
+        unrecordedStalls.remove(sid, -1);
         for (int i = stalls.size() - 1; i >= 0; i--) {
             if (stalls.key1At(i) == Integer.toUnsignedLong(sid)) {
                 final int stag = (int) stalls.key2At(i);
@@ -511,6 +545,7 @@ public final class Translator implements TranslationService {
         m.put("steCache", Map.of("entries", steCache.size(), "capacity", steCache.capacity()));
         m.put("cdCache", Map.of("entries", cdCache.size(), "capacity", cdCache.capacity()));
         m.put("stalledTransactions", stalls.size());
+        m.put("unrecordedStalls", unrecordedStalls.size());
         m.put("httuUpdates", walker.httuUpdates);
         return m;
     }
