@@ -106,11 +106,11 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
         if (kind == Transport.MMIO) {
             final VirtioMmioTransport t = new VirtioMmioTransport(this, ctx.memory(), ctx.interrupts());
             transport = t;
-            regions = List.of(t);
+            regions = CountedRegion.all(List.of(t), ctx.metrics());
         } else {
             final VirtioPciTransport t = new VirtioPciTransport(this, ctx.memory(), ctx.interrupts());
             transport = t;
-            regions = t.regions();
+            regions = CountedRegion.all(t.regions(), ctx.metrics());
         }
         transport.onDeviceError(why -> ctx.events().emit("VIRTIO_DEVICE_NEEDS_RESET", Map.of("device", id, "reason", why)));
         // requestq: requests made available but not yet consumed after the last doorbell (the per-kick budget
@@ -332,6 +332,11 @@ public final class VirtioIommuDevice implements DeviceModel, VirtioDevice, Trans
             return 0;
         }
         final long tailOff = w - TAIL_SIZE;
+        if (!c.canWrite(mem, tailOff, TAIL_SIZE)) {
+            // No status can reach the guest, which will take the request as failed: it must not take effect either.
+            guestErrors.warn("request tail outside RAM ({} writable bytes): returned unwritten", w);
+            return 0;
+        }
         if (r < HEAD_SIZE) return complete(mem, c, tailOff, w, S_IOERR);
         final int n = (int) Math.min(r, req.length);
         try {

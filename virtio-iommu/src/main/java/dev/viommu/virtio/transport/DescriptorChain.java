@@ -2,6 +2,7 @@ package dev.viommu.virtio.transport;
 
 import dev.viommu.core.mem.GuestMemory;
 import dev.viommu.core.mem.GuestMemoryException;
+import dev.viommu.core.mem.GuestRegion;
 
 /**
  * One descriptor chain popped from a split virtqueue, reused from request to request. The device-readable
@@ -67,6 +68,25 @@ public final class DescriptorChain {
             skip = 0;
         }
         if (done < n) throw new IllegalArgumentException("read past the readable part");
+    }
+
+    /**
+     * Whether {@code n} bytes at byte {@code offset} of the device-writable part lie in writable guest RAM, so that
+     * {@link #write} of them cannot fail: checked before a request takes effect.
+     */
+    public boolean canWrite(final GuestMemory mem, final long offset, final int n) {
+        long skip = offset;
+        int done = 0;
+        for (int i = readable; i < count && done < n; i++) {
+            final long l = Integer.toUnsignedLong(len[i]);
+            if (skip >= l) { skip -= l; continue; }
+            final int take = (int) Math.min(n - done, l - skip);
+            final GuestRegion r = mem.regionAt(addr[i] + skip);
+            if (r == null || r.readOnly() || !r.contains(addr[i] + skip, take)) return false;
+            done += take;
+            skip = 0;
+        }
+        return done == n;
     }
 
     /** Copies {@code n} bytes into the device-writable part at byte {@code offset} of it. */

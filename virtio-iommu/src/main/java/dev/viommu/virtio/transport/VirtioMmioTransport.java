@@ -42,7 +42,7 @@ public final class VirtioMmioTransport extends VirtioTransport implements MmioRe
             guestErrors.warn("virtio-mmio read of size {} at 0x{} ignored", size, Long.toHexString(offset));
             return 0;
         }
-        final Virtqueue q = queueSel < queues.length ? queues[queueSel] : null;
+        final Virtqueue q = selected();
         final int v = switch ((int) offset) {
             case MAGIC_VALUE -> MAGIC;
             case VERSION -> VERSION_2;
@@ -79,7 +79,7 @@ public final class VirtioMmioTransport extends VirtioTransport implements MmioRe
             return;
         }
         final int v = (int) value;
-        final Virtqueue q = queueSel < queues.length ? queues[queueSel] : null;
+        final Virtqueue q = selected();
         switch ((int) offset) {
             case DEVICE_FEATURES_SEL -> deviceFeaturesSel = v;
             case DRIVER_FEATURES -> writeDriverFeaturesWord(driverFeaturesSel, v);
@@ -107,6 +107,9 @@ public final class VirtioMmioTransport extends VirtioTransport implements MmioRe
                     Long.toHexString(offset), Integer.toHexString(v));
         }
     }
+
+    /** The queue QueueSel names, or null: QueueSel is a u32, so 0x8000_0000 and up select no queue either. */
+    private Virtqueue selected() { return Integer.compareUnsigned(queueSel, queues.length) < 0 ? queues[queueSel] : null; }
 
     @Override
     protected void raiseQueueInterrupt(final int q) {

@@ -94,8 +94,9 @@ public abstract class VirtioTransport implements QueueHost {
     }
 
     protected void writeDriverFeaturesWord(final int sel, final int value) {
-        // §2.2.2 / 3.1.1: features are fixed once FEATURES_OK is set.
-        if ((status & VirtioStatus.FEATURES_OK) != 0 || sel > 1) return;
+        // §2.2.2 / 3.1.1: features are fixed once FEATURES_OK is set. The select is a u32: only words 0 and 1 hold
+        // offered bits, a write to any other word is ignored.
+        if ((status & VirtioStatus.FEATURES_OK) != 0 || Integer.compareUnsigned(sel, 1) > 0) return;
         final long v = Integer.toUnsignedLong(value);
         driverFeatures = sel == 0 ? (driverFeatures & 0xFFFF_FFFF_0000_0000L) | v
                                   : (driverFeatures & 0xFFFF_FFFFL) | (v << 32);
@@ -143,7 +144,7 @@ public abstract class VirtioTransport implements QueueHost {
         final long f = negotiatedFeatures();
         final boolean ok = queues[q].enable(VirtioFeature.has(f, VirtioFeature.RING_EVENT_IDX),
                 VirtioFeature.has(f, VirtioFeature.RING_INDIRECT_DESC));
-        if (!ok) guestErrors.warn("queue {} enable refused: size/alignment invalid ({})", q, queues[q].size());
+        if (!ok) guestErrors.warn("queue {} enable refused: size, alignment or placement invalid ({})", q, queues[q].size());
         return ok;
     }
 

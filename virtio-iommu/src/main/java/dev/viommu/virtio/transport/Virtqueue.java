@@ -12,8 +12,8 @@ import static dev.viommu.virtio.spec.VirtqLayout.*;
  * The device side of one split virtqueue (virtio 1.2 §2.7) in guest memory. Every guest-controlled value is
  * checked: the available index may run at most {@code size} ahead of what the device consumed, a chain is at
  * most {@code size} descriptors long (TTL), indirect tables do not nest and need the negotiated feature, the
- * readable part precedes the writable part, and a chain carries at most 2^32 bytes. Any violation is a device
- * error: the caller sets DEVICE_NEEDS_RESET and stops using the queue (§2.1.2).
+ * readable part precedes the writable part, no buffer wraps past 2^64, and a chain carries at most 2^32 bytes. Any
+ * violation is a device error: the caller sets DEVICE_NEEDS_RESET and stops using the queue (§2.1.2).
  */
 public final class Virtqueue {
     /** {@link #pop} outcomes. */
@@ -103,12 +103,13 @@ public final class Virtqueue {
 
     /**
      * Enables the queue with the negotiated ring features. Returns false (and leaves it disabled) when the size
-     * is not a power of two in [1, max] (split rings, §2.7) or the ring addresses are misaligned (§2.7: desc 16,
-     * avail 2, used 4).
+     * is not a power of two in [1, max] (split rings, §2.7), the ring addresses are misaligned (§2.7: desc 16,
+     * avail 2, used 4) or a ring runs past 2^64 (its entries would wrap around to low RAM).
      */
     public boolean enable(final boolean eventIdxFeature, final boolean indirectFeature) {
         if (size < 1 || size > maxSize || Integer.bitCount(size) != 1) return false;
         if ((desc & 15) != 0 || (avail & 1) != 0 || (used & 3) != 0) return false;
+        if (wraps(desc, descTableBytes(size)) || wraps(avail, availRingBytes(size)) || wraps(used, usedRingBytes(size))) return false;
         eventIdx = eventIdxFeature;
         indirect = indirectFeature;
         lastAvail = usedIdx = signalledUsed = 0;
@@ -172,6 +173,11 @@ public final class Virtqueue {
             final int len = mem.read32(d + DESC_LEN);
             final int flags = mem.read16(d + DESC_FLAGS);
             final int next = mem.read16(d + DESC_NEXT);
+            // A buffer (or indirect table) is the guest-physical bytes [addr, addr + len): none lie past 2^64, and
+            // offsets into it must not wrap around to low RAM.
+            if (wraps(addr, Integer.toUnsignedLong(len))) {
+                return fail("buffer at 0x" + Long.toHexString(addr) + " of " + Integer.toUnsignedString(len) + " bytes wraps the address space");
+            }
             if ((flags & DESC_F_INDIRECT) != 0) {
                 if (!indirect) return fail("indirect descriptor without VIRTIO_F_INDIRECT_DESC");
                 if (inIndirect) return fail("nested indirect descriptor");
@@ -195,6 +201,9 @@ public final class Virtqueue {
             i = next;
         }
     }
+
+    /** Whether {@code [a, a + n)} runs past the top of the 64-bit address space. */
+    private static boolean wraps(final long a, final long n) { return n != 0 && Long.compareUnsigned(a + n - 1, a) < 0; }
 
     /** Returns a chain to the driver: writes the used element, then publishes the used index (release). */
     public boolean push(final GuestMemory mem, final int head, final int writtenLen) {
