@@ -35,6 +35,7 @@ final class InvalidationQueue {
         final int dsz = wide ? 32 : 16;
         long head = VtdReg.IQ_PTR.raw(r.get(VtdReg.IQH));
         final long tail = VtdReg.IQ_PTR.raw(r.get(VtdReg.IQT));
+        if (head == tail) return;          // nothing to fetch: the checks below are about descriptors being fetched
         // IQEI 5, DW invalid for the unit or mode. Scalable mode treats 128-bit descriptors as invalid (VT-d 6.5.2 as
         // quoted in Linux commit 5d308fc1ecf5, "Add 256-bit invalidation descriptor support"); 5 is the width code
         // (Intel IQERCD_REG). VirtualBox reports 3 per descriptor instead, noting the spec leaves it open.

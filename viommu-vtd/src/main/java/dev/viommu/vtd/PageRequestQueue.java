@@ -15,8 +15,9 @@ import java.util.function.Supplier;
 
 /**
  * The page request queue (VT-d 7.5; vtd.md A.8): the unit writes 32-byte page request descriptors at PQT and
- * advances it, sets PRS.PPR and raises the page-request event. A full queue (or PRO already set) sets PRS.PRO
- * with its event and drops the request, as QEMU's vtd_pri_request_page (PRI series, 2025); Linux 7.3 prq.c then
+ * advances it; the last request of a group also sets PRS.PPR, which raises the page-request event when PPR was
+ * clear (see {@link VtdDevice#pageRequestGroupQueued}). A full queue (or PRO already set) sets PRS.PRO, which is
+ * no interrupt condition, and drops the request, as QEMU's vtd_pri_request_page (PRI series, 2025); Linux 7.3 prq.c then
  * discards the partial groups (io-pgfault.c iopf_queue_discard_partial). The unit answers a dropped last-in-group
  * request itself with Success so the device retries ⚠: QEMU hands -ENOSPC back to the endpoint instead, the
  * RISC-V IOMMU (another architecture) auto-responds Success; no VT-d text found. A descriptor the unit cannot
@@ -81,7 +82,7 @@ final class PageRequestQueue {
         final boolean full = tail >= size || head >= size || ((tail + PageRequestDesc.SIZE) & (size - 1)) == head;
         if (full || (r.get(VtdReg.PRS) & VtdReg.PRS_PRO) != 0) {
             overflows++;
-            device.pageRequestStatus(VtdReg.PRS_PRO);
+            device.pageRequestOverflow();
             return lpig ? PageRequestDesc.RESP_SUCCESS : DROPPED;
         }
         long qw0 = 0, qw1 = 0;
@@ -110,7 +111,7 @@ final class PageRequestQueue {
         written++;
         r.set(VtdReg.PQT, (tail + PageRequestDesc.SIZE) & (size - 1));
         if (lpig && responder != null) outstanding.put(key(sid, pasid, prgi & 0x1FF), responder);
-        device.pageRequestStatus(VtdReg.PRS_PPR);
+        if (lpig) device.pageRequestGroupQueued();
         return QUEUED;
     }
 

@@ -60,7 +60,12 @@ public final class VtdDevice implements DeviceModel {
         this.memory = ctx.memory();
         this.log = new GuestLog(id);
         this.faults = new FaultRecorder(cfg.nfr(), new FaultRecorder.Listener() {
-            @Override public void faultCondition() { syncFsts(); raiseFaultEvent(); }
+            @Override public void faultCondition() {
+                final long before = regs.get(VtdReg.FSTS);
+                syncFsts();
+                // only a record that sets PPF is an interrupt condition; PFO is not (FECTL_REG.IP)
+                if ((before & VtdReg.FSTS_PPF) == 0 && faults.ppf()) faultStatusSet(before);
+            }
 
             @Override public void recordCleared() { syncFsts(); maybeClearFaultIp(); }
         });
@@ -186,7 +191,7 @@ public final class VtdDevice implements DeviceModel {
             case FECTL -> unmask(VtdReg.FECTL, now, VtdReg.FEADDR, VtdReg.FEUADDR, VtdReg.FEDATA);
             case ICS -> { if ((now & VtdReg.ICS_IWC) == 0) regs.setBits(VtdReg.IECTL, VtdReg.CTL_IP, false); }
             case IECTL -> unmask(VtdReg.IECTL, now, VtdReg.IEADDR, VtdReg.IEUADDR, VtdReg.IEDATA);
-            case PRS -> { if ((now & (VtdReg.PRS_PPR | VtdReg.PRS_PRO)) == 0) regs.setBits(VtdReg.PECTL, VtdReg.CTL_IP, false); }
+            case PRS -> { if ((now & VtdReg.PRS_PPR) == 0) regs.setBits(VtdReg.PECTL, VtdReg.CTL_IP, false); }   // PPR serviced
             case PECTL -> unmask(VtdReg.PECTL, now, VtdReg.PEADDR, VtdReg.PEUADDR, VtdReg.PEDATA);
             case IQT -> iq.process();
             default -> { }
@@ -470,10 +475,25 @@ public final class VtdDevice implements DeviceModel {
         return prq.inject(sourceId & 0xFFFF, pasid, address, read, write, privileged, lastInGroup, groupIndex, responder);
     }
 
-    void pageRequestStatus(final long bit) {
+    /**
+     * The page request queue overflowed: PRS.PRO is set. Not an interrupt condition (PECTL_REG.IP lists only
+     * PPR); Linux's prq handler looks at PRO after each batch it was interrupted for.
+     */
+    void pageRequestOverflow() {
+        regs.set(VtdReg.PRS, regs.get(VtdReg.PRS) | VtdReg.PRS_PRO);
+    }
+
+    /**
+     * A last-in-group page request was added to the queue: PRS.PPR is set, and if it was clear this is the page
+     * request event's interrupt condition ("a page group request with LPG Set was added to the page request queue,
+     * resulting in hardware setting PPR. If the PPR field was already Set ... it is not treated as a new interrupt
+     * condition": Intel 12th-gen Core datasheet vol. 2, PECTL_REG.IP). Requests that are not last in their group
+     * only advance PQT; the guest reads them when the group's last one interrupts it.
+     */
+    void pageRequestGroupQueued() {
         final long prs = regs.get(VtdReg.PRS);
-        if ((prs & bit) != 0) return;
-        regs.set(VtdReg.PRS, prs | bit);
+        if ((prs & VtdReg.PRS_PPR) != 0) return;
+        regs.set(VtdReg.PRS, prs | VtdReg.PRS_PPR);
         raise(VtdReg.PECTL, VtdReg.PEADDR, VtdReg.PEUADDR, VtdReg.PEDATA);
     }
 
@@ -495,7 +515,20 @@ public final class VtdDevice implements DeviceModel {
         final long fsts = regs.get(VtdReg.FSTS);
         if ((fsts & VtdReg.FSTS_IQE) != 0) return;
         regs.set(VtdReg.FSTS, fsts | VtdReg.FSTS_IQE);
-        raiseFaultEvent();
+        faultStatusSet(fsts);
+    }
+
+    /** The FSTS status fields: with any of them already set, setting another is no new interrupt condition. */
+    private static final long FSTS_STATUS = 0x7F;      // PFO, PPF, AFO, APF, IQE, ICE, ITE
+
+    /**
+     * An interrupt condition of the fault event was detected (a record setting PPF, or IQE, ICE, ITE being set).
+     * {@code before}: FSTS before it. "If any of the status fields in the Fault Status register was already Set at
+     * the time of setting any of these fields, it is not treated as a new interrupt condition" (Intel Core Ultra
+     * SoC I/O registers, FECTL_REG.IP; QEMU vtd_generate_fault_event does the same).
+     */
+    private void faultStatusSet(final long before) {
+        if ((before & FSTS_STATUS) == 0) raiseFaultEvent();
     }
 
     private void syncFsts() {

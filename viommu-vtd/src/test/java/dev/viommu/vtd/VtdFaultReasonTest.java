@@ -249,7 +249,9 @@ class VtdFaultReasonTest {
             m.takeInterrupts(0);
             for (int i = 0; i < 3; i++) m.translate(SID, NO_PASID, IOVA + 0x1000L * (i + 1), AccessType.READ);
             assertEquals(1, m.read32(VtdTestGuest.FSTS) & 1, "PFO");
-            assertEquals(2, m.takeInterrupts(0).size(), "one event as PPF went 0 to 1, one as PFO did");
+            // one event, as PPF went 0 to 1; setting PFO is no interrupt condition, and with PPF set nothing is a new
+            // one (FECTL_REG.IP, Intel Core Ultra SoC I/O registers)
+            assertEquals(1, m.takeInterrupts(0).size());
             final List<VtdTestGuest.Fault> f = g.faults();
             assertEquals(List.of(IOVA + 0x1000, IOVA + 0x2000), f.stream().map(VtdTestGuest.Fault::address).toList());
             assertEquals(0, m.read32(VtdTestGuest.FSTS) & 3);

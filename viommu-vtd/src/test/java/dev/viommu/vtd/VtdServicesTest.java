@@ -93,6 +93,66 @@ class VtdServicesTest {
     }
 
     @Test
+    void raisesThePageRequestEventOnlyWhenALastInGroupRequestSetsPpr() {
+        // PECTL_REG.IP (Intel 12th-gen Core datasheet vol. 2): the condition is a last-in-group request setting PPR;
+        // PPR already set is no new condition, and PRO is none
+        try (DirectMachine m = VtdTestGuest.machine(svm())) {
+            prqGuest(m);
+            final List<GuestMachine.Interrupt> one = List.of(new GuestMachine.Interrupt.Msi(VtdTestGuest.PRQ_MSI_ADDR, VtdTestGuest.PRQ_MSI_DATA));
+            assertTrue(m.pageRequest(SID, 9, 0x1000, AccessType.READ, false, 5));
+            assertEquals(0, m.read32(VtdTestGuest.PRS) & 1, "a request that is not last does not set PPR");
+            assertTrue(m.takeInterrupts(0).isEmpty());
+            assertTrue(m.pageRequest(SID, 9, 0x2000, AccessType.READ, true, 5));
+            assertEquals(1, m.read32(VtdTestGuest.PRS) & 1, "PPR");
+            assertEquals(one, m.takeInterrupts(0));
+            assertTrue(m.pageRequest(SID, 9, 0x3000, AccessType.READ, true, 6));
+            assertTrue(m.takeInterrupts(0).isEmpty(), "PPR was still set");
+            m.write64(VtdTestGuest.PQH, m.read64(VtdTestGuest.PQT));           // prq_event_thread: consume, clear PPR
+            m.write32(VtdTestGuest.PRS, 1);
+            assertTrue(m.pageRequest(SID, 9, 0x4000, AccessType.READ, true, 7));
+            assertEquals(one, m.takeInterrupts(0), "a new condition once PPR was serviced");
+            // masked: IP holds it until IM is cleared
+            m.write32(VtdTestGuest.PRS, 1);
+            m.write32(VtdTestGuest.PECTL, 1 << 31);
+            assertTrue(m.pageRequest(SID, 9, 0x5000, AccessType.READ, true, 8));
+            assertTrue(m.takeInterrupts(0).isEmpty());
+            assertEquals(1 << 30, m.read32(VtdTestGuest.PECTL) & 1 << 30, "IP");
+            m.write32(VtdTestGuest.PECTL, 0);
+            assertEquals(one, m.takeInterrupts(0));
+            // overflow: PRO is set without an event
+            m.write32(VtdTestGuest.PRS, 1);
+            for (int i = 0; i < 130; i++) m.pageRequest(SID, 9, 0x10_0000L + 0x1000L * i, AccessType.READ, false, 9);
+            assertEquals(2, m.read32(VtdTestGuest.PRS) & 2, "PRO");
+            assertTrue(m.takeInterrupts(0).isEmpty(), "PRO is no interrupt condition");
+        }
+    }
+
+    @Test
+    void raisesTheFaultEventOnlyWhenNoOtherFaultStatusIsSet() throws Exception {
+        // FECTL_REG.IP (Intel Core Ultra SoC I/O registers): with any FSTS status field set, setting another (PPF by
+        // a new record, IQE) is no new interrupt condition; PFO is none at all
+        try (DirectMachine m = VtdTestGuest.machine(Map.of("nfr", 1))) {
+            final VtdTestGuest g = new VtdTestGuest(m).boot(false);
+            m.takeInterrupts(0);
+            final List<GuestMachine.Interrupt> one = List.of(new GuestMachine.Interrupt.Msi(VtdTestGuest.FAULT_MSI_ADDR, VtdTestGuest.FAULT_MSI_DATA));
+            g.qiRaw(0xF, 0);                                                    // an unknown type: IQE
+            assertEquals(0x10, m.read32(VtdTestGuest.FSTS) & 0x10);
+            assertEquals(one, m.takeInterrupts(0), "IQE with nothing else set");
+            assertFalse(m.translate(SID, GuestMachine.NO_PASID, 0x1000, AccessType.READ).ok());   // no root entry: a record
+            assertEquals(2, m.read32(VtdTestGuest.FSTS) & 2, "PPF");
+            assertTrue(m.takeInterrupts(0).isEmpty(), "IQE was still set");
+            assertFalse(m.translate(SID, GuestMachine.NO_PASID, 0x2000, AccessType.READ).ok());   // the one record is full
+            assertEquals(1, m.read32(VtdTestGuest.FSTS) & 1, "PFO");
+            assertTrue(m.takeInterrupts(0).isEmpty());
+            g.recoverFromIqe();
+            g.faults();                                                         // records and PFO/PPF cleared
+            assertEquals(0, m.read32(VtdTestGuest.FSTS) & 0x7F);
+            assertFalse(m.translate(SID, GuestMachine.NO_PASID, 0x3000, AccessType.READ).ok());
+            assertEquals(one, m.takeInterrupts(0), "a new condition once every status field was serviced");
+        }
+    }
+
+    @Test
     void shouldNotClaimAnOverflowWhenThePageRequestQueueIsOutsideRam() {
         try (DirectMachine m = VtdTestGuest.machine(svm())) {                 // QEMU vtd_pri_request_page: -EIO, PRO untouched
             prqGuest(m);
