@@ -14,21 +14,31 @@ final class CdDecoder {
 
     CdDecoder(final SmmuV3Config cfg) { this.cfg = cfg; }
 
-    /** The decoded CD, or null when it is ILLEGAL (the caller raises C_BAD_CD). */
-    CdConfig decode(final long d0, final long d1, final long d2) {
+    /**
+     * The decoded CD, or null when it is ILLEGAL (the caller raises C_BAD_CD). {@code s1StallD} is the STE's
+     * S1STALLD, which makes CD.S = 1 ILLEGAL under the configurable stall model (IHI0070 §5.5).
+     */
+    CdConfig decode(final long d0, final long d1, final long d2, final boolean s1StallD) {
         if (!Cd.V.isSet(d0)) return bad("V=0");
         if (!Cd.AA64.isSet(d0)) return bad("AA64=0 (AArch32 tables unsupported)");
         if (Cd.ENDI.isSet(d0)) return bad("ENDI (big-endian tables unsupported)");
+        // IDR0.TERM_MODEL = 1: CD.A = 0 is ILLEGAL (§5.5; QEMU decode_cd rejects it too).
+        if (!Cd.A.isSet(d0)) return bad("A=0 with TERM_MODEL=1");
+        // §5.5: CD.S = 1 is ILLEGAL with terminate-only stalls, or with S1STALLD under STALL_MODEL 0b00;
+        // CD.S = 0 is ILLEGAL when stalls are forced (Linux sets CD.S whenever ARM_SMMU_FEAT_STALL_FORCE).
         final boolean stall = Cd.S.isSet(d0);
         if (stall && !cfg.stalls()) return bad("S=1 with terminate-only stall model");
+        if (stall && s1StallD) return bad("S=1 with STE.S1STALLD");
+        if (!stall && cfg.stallModel() == Idr.STALL_MODEL_FORCE) return bad("S=0 with stall forced");
+        // IPS above OAS, reserved values included, behaves as OAS (§5.4 IPS).
         final int ips = Math.min(Idr.addressBits((int) Cd.IPS.get(d0)), cfg.oasBits());
         CdConfig.Tt tt0 = null, tt1 = null;
         if (!Cd.EPD0.isSet(d0)) {
-            tt0 = tt((int) Cd.T0SZ.get(d0), Cd.tg0Shift((int) Cd.TG0.get(d0)), Cd.TTB0.raw(d1), Cd.HAD0.isSet(d1));
+            tt0 = tt((int) Cd.T0SZ.get(d0), Cd.tg0Shift((int) Cd.TG0.get(d0)), Cd.TTB0.raw(d1), Cd.HAD0.isSet(d1), ips);
             if (tt0 == null) return null;
         }
         if (!Cd.EPD1.isSet(d0)) {
-            tt1 = tt((int) Cd.T1SZ.get(d0), Cd.tg1Shift((int) Cd.TG1.get(d0)), Cd.TTB1.raw(d2), Cd.HAD1.isSet(d2));
+            tt1 = tt((int) Cd.T1SZ.get(d0), Cd.tg1Shift((int) Cd.TG1.get(d0)), Cd.TTB1.raw(d2), Cd.HAD1.isSet(d2), ips);
             if (tt1 == null) return null;
         }
         final boolean ha = Cd.HA.isSet(d0) && cfg.httu() >= Idr.HTTU_AF;
@@ -38,17 +48,18 @@ final class CdDecoder {
     }
 
     /** One table's walk parameters; start level = 4 − ⌈(IA − g) / (g − 3)⌉ (VMSAv8-64). */
-    private CdConfig.Tt tt(final int tsz, final int g, final long ttb, final boolean had) {
+    private CdConfig.Tt tt(final int tsz, final int g, final long ttb, final boolean had, final int ips) {
         if (g < 0 || !cfg.granule(g)) return bad("TGx");
         final int ia = 64 - tsz;
-        // TxSZ outside [16, 39] (no VAX, no TTST): treated as ILLEGAL here rather than clamped ⚠.
+        // TxSZ outside [16, 39] (no VAX, no STT) is ILLEGAL from SMMUv3.1 (§5.4 T0SZ; QEMU decode_cd agrees).
         if (ia > 48 || ia < 25) return bad("TxSZ");
+        // TTBx outside the effective IPS, or above 48 bits with a granule below 64 KiB, is ILLEGAL (§5.4 TTB0).
+        if ((ttb >>> ips) != 0 || g != 16 && (ttb >>> 48) != 0) return bad("TTBx above IPS");
         final int stride = g - 3;
         final int levels = (ia - g + stride - 1) / stride;
         final int start = 4 - levels;
         final int bits = ia - (g + (3 - start) * stride);
-        final long aligned = ttb & ~(Math.max(64L, 8L << bits) - 1);
-        return new CdConfig.Tt(ia, g, start, aligned, had);
+        return new CdConfig.Tt(ia, g, start, StreamTable.alignTableBase(ttb, bits, ips), had);
     }
 
     private <T> T bad(final String why) {

@@ -52,13 +52,14 @@ final class Commands {
                 yield new Command.PriResp(sid, ssv, ssid, (int) Cmd.PRI_PRGINDEX.get(d1), resp, d0, d1);
             }
             case Cmd.RESUME -> {
+                // CERROR_ILL with STALL_MODEL 0b01 (IHI0070 §4.7.1, §4.7.2). Action is Ac (bit 12: 1 retry, 0
+                // terminate) and Ab (bit 13: abort, else RAZ/WI); Ab is IGNORED on retry, so 0b11 is a retry.
+                if (!cfg.stalls()) yield ill(op, "RESUME with terminate-only stall model", d0, d1);
                 final int action = (int) Cmd.RESUME_ACTION.get(d0);
-                if (!cfg.stalls()) yield ill(op, "RESUME with terminate-only stall model", d0, d1);   // ⚠
-                if (action == 3) yield ill(op, "reserved RESUME action", d0, d1);
-                yield new Command.Resume(sid, action, (int) Cmd.RESUME_STAG.get(d1), d0, d1);
+                yield new Command.Resume(sid, action == 3 ? 1 : action, (int) Cmd.RESUME_STAG.get(d1), d0, d1);
             }
             case Cmd.STALL_TERM -> cfg.stalls() ? new Command.StallTerm(sid, d0, d1)
-                    : ill(op, "STALL_TERM with terminate-only stall model", d0, d1);   // ⚠
+                    : ill(op, "STALL_TERM with terminate-only stall model", d0, d1);   // §4.7.2
             case Cmd.CMD_SYNC -> {
                 final int cs = (int) Cmd.SYNC_CS.get(d0);
                 if (cs == 3) yield ill(op, "reserved CMD_SYNC.CS", d0, d1);

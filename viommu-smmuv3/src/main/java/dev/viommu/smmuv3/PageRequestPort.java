@@ -17,7 +17,9 @@ final class PageRequestPort implements PageRequestService {
     @Override
     public boolean pageRequest(final int sourceId, final int pasid, final long address, final int access,
                                final boolean last, final int groupIndex) {
-        // An overflowed request is accepted: the SMMU answers its group itself (IHI0070 §8.2 ⚠, see SmmuV3Device).
+        // An overflowed request is accepted: the SMMU answers its group itself (IHI0070 §8.1, see SmmuV3Device).
+        // One the queue cannot take (PRIQEN = 0, PRIQ_ABT_ERR, write abort), which §8.2 answers with Response
+        // Failure, is refused: the caller reports it to the endpoint as such.
         return dev.queuePageRequest(sourceId, pasid, address, access, groupIndex, last) != SmmuV3Device.PRI_REFUSED;
     }
 

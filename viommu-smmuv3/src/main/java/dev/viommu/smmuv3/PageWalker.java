@@ -13,10 +13,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * VMSAv8-64 table walks as the SMMU does them (IHI0070 §3.4, Arm ARM D8; smmuv3.md B.12 ⚠): stage 1 and stage 2
- * with 4 KiB, 16 KiB and 64 KiB granules, concatenated stage-2 start tables, hierarchical permissions, and
- * hardware access-flag and dirty-state updates made with compare-and-set in guest memory. In nested mode every
- * stage-1 table address is an IPA, translated through stage 2 before it is read (faults there are CLASS=TT).
+ * VMSAv8-64 table walks as the SMMU does them (IHI0070 §3.4, §3.13, Arm ARM D8; descriptor bits in {@link Pte}):
+ * stage 1 and stage 2 with 4 KiB, 16 KiB and 64 KiB granules, concatenated stage-2 start tables, hierarchical
+ * permissions (stage 2 with XN[1:0]), and hardware access-flag and dirty-state updates made with compare-and-set
+ * in guest memory. In nested mode every stage-1 table address is an IPA, translated through stage 2 before it is
+ * read (faults there are CLASS=TT).
  * <p>
  * Walks return the output address, or -1 with the fault in the caller's {@link FaultRecord}; the leaf's size,
  * base and permissions are left in fields. Nothing is allocated. Each walk is bounded by the level count.
@@ -184,9 +185,13 @@ final class PageWalker {
             int pu, pp;
             if (s2) {
                 if (dirtying) want |= Pte.S2AP_W.mask();
-                pp = (Pte.S2AP_R.isSet(want) ? AccessType.READ : 0) | (Pte.S2AP_W.isSet(want) ? AccessType.WRITE : 0)
-                        | (Pte.UXN.isSet(desc) ? 0 : AccessType.EXEC);   // XN[1] only; TTS2UXN not offered ⚠
-                pu = pp;
+                final int rw = (Pte.S2AP_R.isSet(want) ? AccessType.READ : 0)
+                        | (Pte.S2AP_W.isSet(want) ? AccessType.WRITE : 0);
+                // XN[1:0] (IDR3.XNX): 00 both, 01 unprivileged only, 10 neither, 11 privileged only (Arm ARM
+                // FEAT_XNX; Linux 7.3 KVM stage2_set_xn_attr encodes the same): bit xn of 0b1001 / 0b0011.
+                final int xn = (int) (desc >>> Pte.PXN.lsb()) & 3;
+                pp = rw | (0b1001 >>> xn & 1) * AccessType.EXEC;
+                pu = rw | (0b0011 >>> xn & 1) * AccessType.EXEC;
             } else {
                 final long ta = had ? 0 : tableAttrs;   // HADx = 1: the table attributes are ignored
                 // APTable[1] read-only overrides DBM: the page stays read-only and is not marked dirty.
@@ -200,8 +205,14 @@ final class PageWalker {
             if (want != desc) {
                 try {
                     if (!mem.compareAndSet64(descPa, desc, want)) {
-                        // Changed under us: read this level again; give up as a translation fault ⚠.
-                        if (++retries >= HTTU_RETRIES) return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
+                        // Changed under us: use the new value (Arm ARM I_YZSVV) by reading this level again. The
+                        // architecture has no bound; after HTTU_RETRIES the update fails as F_WALK_EABT, the
+                        // event IHI0070 §5.4 (CD.IR0) gives a hardware update that cannot be made atomically.
+                        if (++retries >= HTTU_RETRIES) {
+                            f.fetchAddr = descPa;
+                            f.s2 = s2;
+                            return f.fault(EventId.F_WALK_EABT);
+                        }
                         continue;
                     }
                 } catch (GuestMemoryException e) {

@@ -1,16 +1,19 @@
 package dev.viommu.smmuv3;
 
+import java.util.Arrays;
+
 /**
  * Event records of stalled transactions that the event queue could not take yet, oldest first. The record of a
- * stall is never discarded (IHI0070 §7.2.1): while the queue is disabled, full or has an unacknowledged
+ * stall is never discarded (IHI0070 §7.2.1, §7.4): while the queue is disabled, full or has an unacknowledged
  * EVENTQ_ABT_ERR it waits, and is recorded once the queue is writable again; without it software would never
- * learn the STAG, and the transaction would stay stalled until SMMUEN is cleared. The original record is the one
- * written, also for a transaction whose configuration or translation was invalidated meanwhile, which §7.2.1 would
- * retry instead ⚠ (the endpoint holds the transaction; it retries on RESUME). At most one per stalled
- * transaction, so the capacity is STALL_MAX. Allocation-free.
+ * learn the STAG, and the transaction would stay stalled until SMMUEN is cleared. A record whose transaction was
+ * affected by an invalidation and CMD_SYNC meanwhile is marked {@link #markAllForRetry}: §7.2.1 requires that
+ * transaction to be retried once the queue is writable instead (marking unaffected ones too is permitted).
+ * At most one per stalled transaction, so the capacity is STALL_MAX. Allocation-free.
  */
 final class PendingStallRecords {
     private final int[] sids, stags;
+    private final boolean[] retry;
     /** Four dwords per record. */
     private final long[] words;
     private int size;
@@ -18,6 +21,7 @@ final class PendingStallRecords {
     PendingStallRecords(final int capacity) {
         sids = new int[capacity];
         stags = new int[capacity];
+        retry = new boolean[capacity];
         words = new long[capacity * 4];
     }
 
@@ -28,6 +32,7 @@ final class PendingStallRecords {
         if (size == sids.length) return false;
         sids[size] = sid;
         stags[size] = stag;
+        retry[size] = false;
         words[4 * size] = d0;
         words[4 * size + 1] = d1;
         words[4 * size + 2] = d2;
@@ -38,6 +43,16 @@ final class PendingStallRecords {
 
     /** Dword {@code w} of the oldest record. */
     long first(final int w) { return words[w]; }
+
+    int firstSid() { return sids[0]; }
+
+    int firstStag() { return stags[0]; }
+
+    /** Whether the oldest record's transaction is to be retried rather than reported. */
+    boolean firstRetries() { return retry[0]; }
+
+    /** An invalidation and CMD_SYNC completed: every waiting record's transaction is retried instead. */
+    void markAllForRetry() { Arrays.fill(retry, 0, size, true); }
 
     void removeFirst() { removeAt(0); }
 
@@ -54,6 +69,7 @@ final class PendingStallRecords {
         final int tail = size - i - 1;
         System.arraycopy(sids, i + 1, sids, i, tail);
         System.arraycopy(stags, i + 1, stags, i, tail);
+        System.arraycopy(retry, i + 1, retry, i, tail);
         System.arraycopy(words, 4 * (i + 1), words, 4 * i, 4 * tail);
         size--;
     }

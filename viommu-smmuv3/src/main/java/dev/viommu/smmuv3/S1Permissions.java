@@ -4,9 +4,14 @@ import dev.viommu.core.translate.AccessType;
 import dev.viommu.smmuv3.spec.Pte;
 
 /**
- * Stage-1 leaf permissions (Arm ARM D8.4, VMSAv8-64 with hierarchical APTable/PXNTable/UXNTable; smmuv3.md B.12 ⚠):
- * the privileged and unprivileged RWX a leaf grants, from its AP[2:1], PXN and UXN, the OR of the table
- * attributes on the way down, the regime (EL2 has one privilege level) and CD.WXN.
+ * Stage-1 leaf permissions (Arm ARM D8.4, VMSAv8-64 with hierarchical APTable/PXNTable/UXNTable): the privileged
+ * and unprivileged RWX a leaf grants, from its AP[2:1], PXN and UXN, the OR of the table attributes on the way
+ * down, the regime (EL2 has one privilege level) and CD.WXN. This is the pseudocode's
+ * AArch64.S1DirectBasePermissions as transliterated by epilys/simulans (src/memory/mmu.rs) and as QEMU's
+ * get_phys_addr_lpae merges the table bits: APTable applies before "EL0-writable is never privileged-executable",
+ * and unprivileged execute depends on UXN/UXNTable (and WXN) only;
+ * the EL2 regime reads AP[2], APTable[1], XN (bit 54) and XNTable (bit 60) only (also Linux 7.3 KVM at.c
+ * compute_s1_*_permissions; IHI0070 §5.4 HAD0: PXNTable and APTable[0] are reserved at EL2).
  * <p>
  * {@link #of} is the rule, written out. The walker does not evaluate it per walk: it is a pure function of ten
  * bits, so it is tabulated once ({@link #TABLE}, 1 KiB) and a leaf costs one indexed load instead of a chain of
@@ -38,8 +43,8 @@ final class S1Permissions {
         final boolean ro = tRo || ap2;
         final boolean el0 = el2 || (ap1 && !tNoEl0);
         final boolean privW = !ro, unprivW = el0 && !ro;
-        final boolean privX = !(el2 ? uxn : pxn) && !tPxn && !(el0 && unprivW && !el2) && !(wxn && privW);
-        final boolean unprivX = el0 && !uxn && !tUxn && !(wxn && unprivW);
+        final boolean privX = !(el2 ? uxn || tUxn : pxn || tPxn) && !(el0 && unprivW && !el2) && !(wxn && privW);
+        final boolean unprivX = !uxn && !tUxn && !(wxn && unprivW);   // AP[1] gates data only: EL0 execute-only
         final int pp = AccessType.READ | (privW ? AccessType.WRITE : 0) | (privX ? AccessType.EXEC : 0);
         final int pu = el2 ? pp : (el0 ? AccessType.READ : 0) | (unprivW ? AccessType.WRITE : 0)
                 | (unprivX ? AccessType.EXEC : 0);

@@ -22,7 +22,10 @@ public record SmmuV3Config(boolean stage1, boolean stage2, int ssidBits, int sid
 
     /** IIDR: implementer 0 (not Arm), so Linux applies no MMU-600/700 errata workarounds. */
     public static final int IIDR = 0;
-    /** AIDR: SMMUv3.2 (ArchMajorRev 0, ArchMinorRev 2), since RIL is a v3.2 feature ⚠ (encoding unverified). */
+    /**
+     * AIDR: SMMUv3.2, since RIL is a v3.2 feature. ArchMajorRev[7:4] = 0 (v3.x), ArchMinorRev[3:0] = 2 (IHI0070
+     * §6.3.8; QEMU's smmuv3_init_regs writes 0x1 for its v3.1).
+     */
     public static final int AIDR = 0x02;
     /** IDR5.STALL_MAX advertised when stalls are supported. */
     public static final int STALL_MAX = 64;
@@ -107,7 +110,7 @@ public record SmmuV3Config(boolean stage1, boolean stage2, int ssidBits, int sid
         v = Idr.CD2L.with(v, cd2l);
         v = Idr.TTENDIAN.with(v, Idr.TTENDIAN_LE);
         v = Idr.STALL_MODEL.with(v, stallModel);
-        v = Idr.TERM_MODEL.with(v, true);                 // terminated transactions always abort (CD.A ignored)
+        v = Idr.TERM_MODEL.with(v, true);                 // terminated transactions always abort; CD.A = 0 is ILLEGAL (§5.5)
         v = Idr.ST_LVL.with(v, strtab2lvl ? 1 : 0);
         return v;
     }
@@ -125,7 +128,9 @@ public record SmmuV3Config(boolean stage1, boolean stage2, int ssidBits, int sid
 
     public long idr3() {
         long v = 0;
-        v = Idr.HAD.with(v, true);
+        v = Idr.HAD.with(v, stage1);                 // mandatory with S1P from v3.1; 0 without S1P (§6.3.4)
+        v = Idr.XNX.with(v, stage2);                 // mandatory with S2P from v3.1 (§6.3.4)
+        v = Idr.PPS.with(v, pri && ssidBits > 0);    // RES0 without PRI or substreams (§6.3.4)
         v = Idr.RIL.with(v, ril);
         return v;
     }

@@ -73,6 +73,8 @@ public final class SmmuV3Device implements DeviceModel {
     private boolean syncPending;
     private int syncPendingIndex = -1;
     private Command.Sync syncPendingCmd;
+    /** A configuration or TLB invalidation was consumed since the last CMD_SYNC completed. */
+    private boolean invalidatedSinceSync;
 
     // Counters for describe() and tests.
     long commandsProcessed, syncs, sevs, eventsWritten, eventsDropped, eventOverflows, priWritten, priDropped,
@@ -333,6 +335,7 @@ public final class SmmuV3Device implements DeviceModel {
                 }
                 cons = QueueIndex.inc(cons, log2);
                 regs.set(SmmuReg.CMDQ_CONS, cons);   // complete before signalling
+                syncCompleted();
                 signalSync(s);
                 continue;
             }
@@ -358,6 +361,7 @@ public final class SmmuV3Device implements DeviceModel {
         regs.set(SmmuReg.CMDQ_CONS, QueueIndex.inc(cons, cmdqLog2()));
         final Command.Sync s = syncPendingCmd;
         syncPendingCmd = null;
+        syncCompleted();
         signalSync(s);
         processCommandQueue();
     }
@@ -368,6 +372,13 @@ public final class SmmuV3Device implements DeviceModel {
         regs.set(SmmuReg.CMDQ_CONS, Cmd.CONS_ERR.with(cons & ~Cmd.CONS_ERR.mask(), err));
         guestLog.warn("command queue error " + err + " at CONS 0x" + Integer.toHexString(cons & 0xFFFFF), why);
         raiseGerror(GERROR_CMDQ_ERR);
+    }
+
+    /** A CMD_SYNC completed: stalls kept back across an invalidation before it are to be retried (§7.2.1). */
+    private void syncCompleted() {
+        if (!invalidatedSinceSync) return;
+        invalidatedSinceSync = false;
+        translator.invalidationSynchronised();
     }
 
     /** CMD_SYNC completion signal (IHI0070 §4.7.3): the MSI write of MSIData to MSIAddress, an IRQ, or SEV. */
@@ -545,7 +556,10 @@ public final class SmmuV3Device implements DeviceModel {
             case Command.Sync s -> type = null;            // handled by the queue loop
             case Command.Illegal bad -> type = null;       // handled by the queue loop
         }
-        if (type != null) ctx.metrics().invalidation(type);   // invalidations by command name; hints and responses are not
+        if (type != null) {
+            ctx.metrics().invalidation(type);   // invalidations by command name; hints and responses are not
+            invalidatedSinceSync = true;
+        }
     }
 
     private void tlbi(final TlbiMatcher m, final long start, final long length) {
@@ -609,10 +623,10 @@ public final class SmmuV3Device implements DeviceModel {
      * EVENTQ_ABT_ERR is unacknowledged (§7.2.1); otherwise an ordinary record is discarded. When the queue is full
      * it is discarded and, unless an overflow is already outstanding (PROD.OVFLG ≠ CONS.OVACKFLG), PROD.OVFLG
      * toggles; records are written again as soon as there is room. (QEMU instead drops without a lasting flag.)
-     * Linux 7.3 detects the toggle in queue_sync_prod_in and acknowledges it in queue_sync_cons_ovf (verified);
-     * toggling only while none is outstanding is the spec's rule ⚠, and the only one under which Linux cannot miss
-     * an overflow. A {@code stall} record is never discarded: it is not written, no overflow is flagged, and the
-     * caller keeps it until {@link #eventQueueMayBeWritable} (a write abort may still lose it, §7.2.2).
+     * Linux 7.3 detects the toggle in queue_sync_prod_in and acknowledges it in queue_sync_cons_ovf; toggling
+     * only while none is outstanding is IHI0070 §7.4's rule (and the only one under which Linux cannot miss one).
+     * A {@code stall} record is never discarded: it is not written, no overflow is flagged, and the caller keeps
+     * it until {@link #eventQueueMayBeWritable} (a write abort may still lose it, §7.2.2).
      */
     int writeEvent(final long d0, final long d1, final long d2, final long d3, final boolean stall) {
         if (!enabled(CR0_EVENTQEN) || gerrorActive(GERROR_EVENTQ_ABT)) {
@@ -650,6 +664,12 @@ public final class SmmuV3Device implements DeviceModel {
         return EVENT_WRITTEN;
     }
 
+    /** Whether the event queue is writable (IHI0070 §7.2.1): enabled, not full, no unacknowledged EVENTQ_ABT_ERR. */
+    boolean eventQueueWritable() {
+        return enabled(CR0_EVENTQEN) && !gerrorActive(GERROR_EVENTQ_ABT) && !QueueIndex.full(
+                (int) regs.get(SmmuReg.EVENTQ_PROD), (int) regs.get(SmmuReg.EVENTQ_CONS), eventqLog2());
+    }
+
     /** EVENTQEN set, CONS moved or EVENTQ_ABT_ERR acknowledged: stall records kept back may go out now. */
     private void eventQueueMayBeWritable() { translator.recordPendingStalls(); }
 
@@ -666,9 +686,10 @@ public final class SmmuV3Device implements DeviceModel {
 
     /**
      * Injects a PCIe page request (IHI0070 §8): for the page-request relay and for emulated devices. Returns
-     * false if it was not queued (no PRI, PRIQEN=0, queue full or write abort). A dropped request that ends its
-     * group (Last=1) is answered automatically with Success so the device retries ⚠ (the spec's automatic
-     * response on overflow; response code unverified).
+     * false if it was not queued. The SMMU's automatic PRG responses (§8.1, §8.2): a request discarded while the
+     * queue is full or in overflow is answered with Success if it ends its group (Last = 1), keeping its PASID
+     * (IDR3.PPS = 1); with PRI on but the queue not writable (PRIQEN = 0, SMMUEN = 0, PRIQ_ABT_ERR active, or its
+     * write aborts) every request is answered with Response Failure, without a PASID.
      *
      * @param pasid  the SubstreamID, or {@link TranslationService#NO_PASID}
      * @param access {@link AccessType} flags requested (READ, WRITE, EXEC, PRIV)
@@ -676,7 +697,9 @@ public final class SmmuV3Device implements DeviceModel {
     public boolean injectPageRequest(final int sid, final int pasid, final long addr, final int access,
                                      final int prgIndex, final boolean last) {
         final int outcome = queuePageRequest(sid, pasid, addr, access, prgIndex, last);
-        if (outcome == PRI_REFUSED && last) respond(sid, pasid, prgIndex & 0x1FF, Priq.RESP_SUCCESS, true);
+        if (outcome == PRI_REFUSED && cfg.pri()) {
+            respond(sid, TranslationService.NO_PASID, prgIndex & 0x1FF, Priq.RESP_FAIL, true);
+        }
         return outcome == PRI_QUEUED;
     }
 
@@ -684,23 +707,26 @@ public final class SmmuV3Device implements DeviceModel {
     static final int PRI_QUEUED = 0, PRI_OVERFLOWED = 1, PRI_REFUSED = 2;
 
     /**
-     * Writes a page request into the PRI queue. {@link #PRI_OVERFLOWED}: the queue was full, the request was
-     * discarded and (if it ended its group) answered automatically. {@link #PRI_REFUSED}: PRI off, PRIQEN = 0 or
-     * the queue write aborted (GERROR.PRIQ_ABT_ERR); nothing was answered.
+     * Writes a page request into the PRI queue. {@link #PRI_OVERFLOWED}: the queue was full or in overflow
+     * (PROD.OVFLG ≠ CONS.OVACKFLG inhibits new entries, unlike the event queue: IHI0070 §8.1), the request was
+     * discarded and (if it ended its group) answered automatically. {@link #PRI_REFUSED}: PRI off, PRIQEN = 0
+     * (SMMUEN = 0 implies it), an unacknowledged PRIQ_ABT_ERR, or the queue write aborted (§8.2); nothing was
+     * answered here.
      */
     int queuePageRequest(final int sid, final int pasid, final long addr, final int access, final int prgIndex,
                          final boolean last) {
         ctx.metrics().pageRequests.increment();
-        if (!cfg.pri() || !enabled(CR0_PRIQEN)) {
+        if (!cfg.pri() || !enabled(CR0_PRIQEN) || !smmuEnabled() || gerrorActive(GERROR_PRIQ_ABT)) {
             priDropped++;
             return PRI_REFUSED;
         }
         final int log2 = priqLog2();
         final int prod = (int) regs.get(SmmuReg.PRIQ_PROD);
         final int cons = (int) regs.get(SmmuReg.PRIQ_CONS);
-        if (QueueIndex.full(prod, cons, log2)) {
+        final boolean overflow = ((prod ^ cons) & (int) Queue.OVFLG.mask()) != 0;
+        if (overflow || QueueIndex.full(prod, cons, log2)) {
             priDropped++;
-            if (((prod ^ cons) & (int) Queue.OVFLG.mask()) == 0) {
+            if (!overflow) {   // toggled only if no overflow condition is present (§8.1)
                 priOverflows++;
                 regs.set(SmmuReg.PRIQ_PROD, prod ^ (int) Queue.OVFLG.mask());
                 priInterrupt();

@@ -39,20 +39,21 @@ final class StreamTable {
     /** The STE's address, or -1 with the fault in {@code f}. */
     long locate(final GuestMemory mem, final long strtabBase, final long strtabCfg, final int sid, final FaultRecord f) {
         final long sidU = Integer.toUnsignedLong(sid);
-        // LOG2SIZE above SIDSIZE behaves as SIDSIZE (IHI0070 §6.3.24).
+        // LOG2SIZE above SIDSIZE behaves as SIDSIZE for range checks and indexing (IHI0070 §6.3.25).
         final int log2size = (int) Math.min(StrtabL1.CFG_LOG2SIZE.get(strtabCfg), cfg.sidBits());
         if (log2size < 64 && (sidU >>> log2size) != 0) return f.fault(EventId.C_BAD_STREAMID);
-        final long base = StrtabL1.BASE_ADDR.raw(strtabBase);
-        final int fmt = (int) StrtabL1.CFG_FMT.get(strtabCfg);
-        if (fmt == StrtabL1.FMT_LINEAR) return base + sidU * Ste.SIZE;
-        if (fmt != StrtabL1.FMT_2LVL || !cfg.strtab2lvl()) {
-            // A reserved FMT: no StreamID resolves ⚠ (CONSTRAINED UNPREDICTABLE in the spec; we pick "none").
-            return f.fault(EventId.C_BAD_STREAMID);
+        // ADDR is aligned down to the table's size, at least 64 bytes: its low bits are ignored (§6.3.24). Linux's
+        // tables are naturally aligned (dmam_alloc_coherent), so this only changes what a misaligned base means.
+        final long addr = StrtabL1.BASE_ADDR.raw(strtabBase);
+        // FMT: reserved values behave as linear, and FMT is RES0 without IDR0.ST_LEVEL (§6.3.25).
+        if (StrtabL1.CFG_FMT.get(strtabCfg) != StrtabL1.FMT_2LVL || !cfg.strtab2lvl()) {
+            return (addr & -(Ste.SIZE << log2size)) + sidU * Ste.SIZE;
         }
+        // SPLIT: 6, 8 or 10; other values are reserved and behave as 6 (§6.3.25).
         int split = (int) StrtabL1.CFG_SPLIT.get(strtabCfg);
-        split = split <= 6 ? 6 : split <= 8 ? 8 : 10;          // reserved SPLIT values: nearest legal ⚠
-        split = Math.min(split, log2size);
-        final long l1Addr = base + (sidU >>> split) * StrtabL1.SIZE;
+        if (split != 8 && split != 10) split = 6;
+        final long l1Bytes = (long) StrtabL1.SIZE << Math.max(0, log2size - split);
+        final long l1Addr = (addr & -Math.max(64L, l1Bytes)) + (sidU >>> split) * StrtabL1.SIZE;
         final long l1;
         try {
             l1 = mem.load64Acquire(l1Addr);
@@ -60,12 +61,14 @@ final class StreamTable {
             f.fetchAddr = l1Addr;
             return f.fault(EventId.F_STE_FETCH);
         }
-        int span = (int) StrtabL1.SPAN.get(l1);
-        if (span == 0) return f.fault(EventId.C_BAD_STREAMID);
-        span = Math.min(span, split + 1);                      // Span above SPLIT+1 is treated as SPLIT+1 ⚠
+        // Span 0, a reserved Span (12-31) or one above SPLIT + 1: no StreamID of the descriptor is valid (§5.1.1,
+        // C_BAD_STREAMID §7.3.3); nor is one beyond the 2^(Span-1) STEs of the level-2 array.
+        final int span = (int) StrtabL1.SPAN.get(l1);
+        if (span == 0 || span > split + 1) return f.fault(EventId.C_BAD_STREAMID);
         final long l2Index = sidU & ((1L << split) - 1);
         if ((l2Index >>> (span - 1)) != 0) return f.fault(EventId.C_BAD_STREAMID);
-        return StrtabL1.L2PTR.raw(l1) + l2Index * Ste.SIZE;
+        // L2Ptr[5 + (Span - 1):0] are taken as 0: the array is aligned to its size (§5.1).
+        return (StrtabL1.L2PTR.raw(l1) & -(64L << (span - 1))) + l2Index * Ste.SIZE;
     }
 
     /** Decodes STE dwords 0–3. Never throws; an ILLEGAL STE yields {@link StreamConfig.Invalid} (C_BAD_STE). */
@@ -73,33 +76,43 @@ final class StreamTable {
         if (!Ste.V.isSet(d0)) return bad("V=0");
         final int config = (int) Ste.CONFIG.get(d0);
         switch (config) {
-            case Ste.CONFIG_ABORT: return StreamConfig.ABORT;
             case Ste.CONFIG_BYPASS: return StreamConfig.BYPASS;
             case Ste.CONFIG_S1, Ste.CONFIG_S2, Ste.CONFIG_NESTED: break;
-            default: return bad("reserved Config");
+            default: return StreamConfig.ABORT;   // 0b000, and the reserved 0b0xx that behave as it (IHI0070 §5.2)
         }
         final boolean s1on = (config & 1) != 0, s2on = (config & 2) != 0;
         if (s1on && !cfg.stage1()) return bad("stage 1 not implemented");
         if (s2on && !cfg.stage2()) return bad("stage 2 not implemented");
-        final int eats = (int) Ste.EATS.get(d1);
-        if (eats == 3 || (eats != 0 && !cfg.ats())) return bad("EATS");
-        final int strw = (int) Ste.STRW.get(d1);
-        if (strw != Ste.STRW_NSEL1 && !(strw == Ste.STRW_EL2 && cfg.hyp())) return bad("STRW");
+        final boolean s2s = s2on && Ste.S2S.isSet(d2);
+        // EATS is IGNORED without IDR0.ATS; 0b11 (DPT checks) is reserved without IDR3.DPT and behaves as 0b00;
+        // Full ATS with S2S and split-stage ATS outside nesting or with S2S are ILLEGAL (§5.2 EATS).
+        int eats = cfg.ats() ? (int) Ste.EATS.get(d1) : 0;
+        if (eats == 3) eats = 0;
+        if (eats == 1 && s2s || eats == 2 && (config != Ste.CONFIG_NESTED || s2s)) return bad("EATS");
 
         StreamConfig.S1 s1 = null;
         if (s1on) {
-            final int cdMax = (int) Ste.S1_CD_MAX.get(d0);
+            // STRW is IGNORED (NS-EL1) when stage 2 translates; 0bx1 is ILLEGAL; EL2 needs IDR0.HYP (§5.2 STRW).
+            final int strw = s2on ? Ste.STRW_NSEL1 : (int) Ste.STRW.get(d1);
+            if (strw != Ste.STRW_NSEL1 && !(strw == Ste.STRW_EL2 && cfg.hyp())) return bad("STRW");
+            // S1STALLD = 1 is ILLEGAL unless the stall model is configurable (STALL_MODEL 0b00) (§5.2, §5.5).
+            final boolean stallD = Ste.S1STALLD.isSet(d1);
+            if (stallD && cfg.stallModel() != Idr.STALL_MODEL_STALL) return bad("S1STALLD with a fixed stall model");
+            // S1CDMax is IGNORED without substreams (IDR1.SSIDSIZE = 0); otherwise above SSIDSIZE is ILLEGAL.
+            final int cdMax = cfg.ssidBits() == 0 ? 0 : (int) Ste.S1_CD_MAX.get(d0);
             if (cdMax > cfg.ssidBits()) return bad("S1CDMax above SSIDSIZE");
-            final int fmt = (int) Ste.S1FMT.get(d0);
-            final int s1dss = (int) Ste.S1DSS.get(d1);
-            if (cdMax != 0) {
-                if (fmt == 3 || (fmt != Ste.S1FMT_LINEAR && !cfg.cd2l())) return bad("S1Fmt");
-                if (s1dss == 3) return bad("S1DSS");
+            int fmt = (int) Ste.S1FMT.get(d0);
+            int s1dss = (int) Ste.S1DSS.get(d1);
+            if (cdMax == 0) {
+                fmt = Ste.S1FMT_LINEAR;             // S1Fmt and S1DSS are IGNORED without substreams
+            } else {
+                if (fmt != Ste.S1FMT_LINEAR && !cfg.cd2l()) return bad("S1Fmt two-level without CD2L");
+                if (fmt == 3) fmt = Ste.S1FMT_LINEAR;   // reserved, behaves as 0b00 (§5.2 S1Fmt)
+                if (s1dss == 3) s1dss = Ste.S1DSS_TERMINATE;   // reserved, behaves as 0b00 (§5.2 S1DSS)
             }
             final long ptr = Ste.S1_CONTEXT_PTR.raw(d0);
             if (!s2on && (ptr >>> cfg.oasBits()) != 0) return bad("S1ContextPtr above OAS");
-            s1 = new StreamConfig.S1(cdMax == 0 ? Ste.S1FMT_LINEAR : fmt, ptr, cdMax, s1dss, Ste.S1STALLD.isSet(d1),
-                    eats, strw);
+            s1 = new StreamConfig.S1(fmt, ptr, cdMax, s1dss, stallD, eats, strw);
         }
         StreamConfig.S2 s2 = null;
         if (s2on) {
@@ -107,9 +120,10 @@ final class StreamTable {
             if (Ste.S2ENDI.isSet(d2)) return bad("S2ENDI (big-endian tables unsupported)");
             final int g = Ste.s2GranuleShift((int) Ste.S2TG.get(d2));
             if (g < 0 || !cfg.granule(g)) return bad("S2TG");
+            // S2T0SZ: at most 39 (no STT); at least 64 - IAS, and 16 below 64 KiB (no DS); IAS = OAS with
+            // AArch64-only tables (§5.2 S2T0SZ, §3.4). Out of range is ILLEGAL from SMMUv3.1.
             final int ia = 64 - (int) Ste.S2T0SZ.get(d2);
-            final int maxIa = g == 16 && cfg.oasBits() == 52 ? 52 : 48;
-            if (ia > maxIa || ia < 25) return bad("S2T0SZ");
+            if (ia > Math.min(g == 16 ? 52 : 48, cfg.oasBits()) || ia < 25) return bad("S2T0SZ");
             final int sl0 = (int) Ste.S2SL0.get(d2);
             final int start = switch (sl0) {
                 case 0 -> g == 12 ? 2 : 3;
@@ -122,13 +136,14 @@ final class StreamTable {
             final int lsb = g + (3 - start) * stride;
             final int bits = ia - lsb;
             if (bits < 1 || bits > stride + 4) return bad("S2SL0 inconsistent with S2T0SZ");   // ≤ 16 concatenated
+            // S2PS above OAS, reserved values included, behaves as OAS (§5.2 S2PS).
             final int ps = Math.min(Idr.addressBits((int) Ste.S2PS.get(d2)), cfg.oasBits());
             long ttb = Ste.S2TTB.raw(d3);
-            if ((ttb >>> ps) != 0) return bad("S2TTB above S2PS");
-            ttb &= ~(Math.max(64L, 8L << bits) - 1);            // low bits of a misaligned base are ignored ⚠
-            final boolean s2s = Ste.S2S.isSet(d2);
-            if (s2s && !cfg.stalls()) return bad("S2S with terminate-only stall model");
-            if (!s2s && cfg.stallModel() == Idr.STALL_MODEL_FORCE) return bad("S2S=0 with stall forced");
+            // ILLEGAL outside the effective S2PS, or above 48 bits with a granule below 64 KiB (§5.2 S2TTB).
+            if ((ttb >>> ps) != 0 || g != 16 && (ttb >>> 48) != 0) return bad("S2TTB above S2PS");
+            ttb = alignTableBase(ttb, bits, ps);
+            if (s2s && !cfg.stalls()) return bad("S2S with terminate-only stall model");   // §5.5
+            if (!s2s && cfg.stallModel() == Idr.STALL_MODEL_FORCE) return bad("S2S=0 with stall forced");   // §5.5
             final boolean ha = Ste.S2HA.isSet(d2) && cfg.httu() >= Idr.HTTU_AF;
             final boolean hd = ha && Ste.S2HD.isSet(d2) && cfg.httu() >= Idr.HTTU_AF_DIRTY;
             s2 = new StreamConfig.S2((int) Ste.S2VMID.get(d2), ia, g, start, ps, ttb, Ste.S2AFFD.isSet(d2), ha, hd,
@@ -136,6 +151,15 @@ final class StreamTable {
         }
         // Stage-1-only streams are still tagged with the STE's VMID (TLBI_NH_* carry one).
         return new StreamConfig.Translate(s1, s2, (int) Ste.S2VMID.get(d2));
+    }
+
+    /**
+     * A starting-level table base: bits below the table's size ({@code 8 << bits} bytes) are taken as zero, with
+     * a 64-byte minimum for 52-bit output (IHI0070 §5.2 S2TTB, §5.4 TTB0; QEMU aligns with the same index mask).
+     */
+    static long alignTableBase(final long ttb, final int bits, final int oaBits) {
+        final long size = oaBits == 52 ? Math.max(64L, 8L << bits) : 8L << bits;
+        return ttb & -size;
     }
 
     private static StreamConfig.Invalid bad(final String why) {

@@ -32,7 +32,13 @@ public final class Translator implements TranslationService {
     /** Fault codes for terminations the architecture records no event for. */
     public static final int ABORT_NO_EVENT = 0;
 
-    /** Told when a stalled transaction is resumed (RESUME) or terminated (STALL_TERM, RESUME abort). */
+    /** StallListener action: the transaction is retried (CMD_RESUME Ac = 1). */
+    static final int RESUME_RETRY = 1;
+
+    /**
+     * Told when a stalled transaction is resumed (RESUME, or the SMMU's own retry of IHI0070 §7.2.1) or terminated
+     * (STALL_TERM, RESUME abort, SMMUEN = 0).
+     */
     public interface StallListener {
         /** {@code action}: 0 terminate, 1 retry, 2 abort (CMD_RESUME.Action). */
         void resumed(int sid, int stag, int action);
@@ -255,7 +261,11 @@ public final class Translator implements TranslationService {
         if (sc == null) return raise(f, out);
         return switch (sc) {
             case StreamConfig.Abort a -> out.fault(ABORT_NO_EVENT, "STE_ABORT").ok;
-            case StreamConfig.Bypass b -> out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;
+            case StreamConfig.Bypass b -> {
+                if (pasid < 0) yield out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;
+                f.fault(EventId.C_BAD_SUBSTREAMID);   // a SubstreamID with stage 1 disabled (IHI0070 §5.2 S1Fmt)
+                yield raise(f, out);
+            }
             case StreamConfig.Invalid bad -> { f.fault(bad.eventId()); yield raise(f, out); }
             case StreamConfig.Translate t -> translateStream(mem, t, sid, pasid, iova, access, f, out);
         };
@@ -298,8 +308,12 @@ public final class Translator implements TranslationService {
                     }
                 }
             } else {
-                if (s1.cdMax() == 0 || (pasid >>> s1.cdMax()) != 0 || (s1.s1dss() == Ste.S1DSS_SSID0 && pasid == 0)) {
+                if (s1.cdMax() == 0 || (pasid >>> s1.cdMax()) != 0) {
                     f.fault(EventId.C_BAD_SUBSTREAMID);
+                    return raise(f, out);
+                }
+                if (s1.s1dss() == Ste.S1DSS_SSID0 && pasid == 0) {   // substream 0 is reserved for no-SSID traffic
+                    f.fault(EventId.F_STREAM_DISABLED);               // IHI0070 §5.2 S1DSS = 0b10
                     return raise(f, out);
                 }
                 cdIndex = pasid;
@@ -314,7 +328,7 @@ public final class Translator implements TranslationService {
                 return out.success(iova, PageWalker.rwx(), BYPASS_PAGE).ok;   // S1DSS bypass, stage 2 bypassed
             }
         } else if (pasid >= 0) {
-            f.fault(EventId.C_BAD_SUBSTREAMID);   // a SubstreamID for a stream without stage 1 ⚠
+            f.fault(EventId.C_BAD_SUBSTREAMID);   // a SubstreamID with stage 1 disabled (IHI0070 §5.2 S1Fmt)
             return raise(f, out);
         }
         final long k1 = Iotlb.key1(sid, Iotlb.ssidTag(pasid));
@@ -360,7 +374,7 @@ public final class Translator implements TranslationService {
             f.fault(EventId.F_CD_FETCH);
             return null;
         }
-        final CdConfig cd = cdDecoder.decode(d0, d1, d2);
+        final CdConfig cd = cdDecoder.decode(d0, d1, d2, s1.stallDisabled());
         if (cd == null) {
             dev.guestLog().warn("C_BAD_CD for StreamID " + Integer.toUnsignedString(sid) + " CD " + cdIndex, cdDecoder.lastReason);
             f.fault(EventId.C_BAD_CD);
@@ -397,17 +411,40 @@ public final class Translator implements TranslationService {
     /** A stall's record goes behind any kept back before it, and waits with them while the queue cannot take it. */
     private void recordStall(final FaultRecord f) {
         unrecordedStalls.add(f.sid, f.stag, f.dw0(), f.dw1(), f.dw2(), f.dw3());
-        recordPendingStalls();
+        recordPendingStalls(false);   // no retry from inside a translation: its fault record is still in use
     }
 
-    /** Writes the stall records kept back, oldest first, while the event queue takes them (§7.2.1). */
-    void recordPendingStalls() {
+    /** The event queue may have become writable: records kept back go out, and marked stalls are retried. */
+    void recordPendingStalls() { recordPendingStalls(true); }
+
+    /**
+     * Writes the stall records kept back, oldest first, while the event queue takes them (§7.2.1). A record
+     * marked for retry (its stream was invalidated and synchronised meanwhile) is not written: once the queue is
+     * writable its transaction is released with Retry, as though resumed, and faults again (recorded then) or
+     * succeeds. Bounded by the records kept (each pass removes one).
+     */
+    private void recordPendingStalls(final boolean mayRetry) {
         while (unrecordedStalls.size() > 0) {
+            if (unrecordedStalls.firstRetries()) {
+                if (!mayRetry || !dev.eventQueueWritable()) return;
+                final int sid = unrecordedStalls.firstSid(), stag = unrecordedStalls.firstStag();
+                unrecordedStalls.removeFirst();
+                stalls.remove(Integer.toUnsignedLong(sid), stag);
+                stallListener.resumed(sid, stag, RESUME_RETRY);
+                continue;
+            }
             final int r = dev.writeEvent(unrecordedStalls.first(0), unrecordedStalls.first(1), unrecordedStalls.first(2),
                     unrecordedStalls.first(3), true);
             if (r == SmmuV3Device.EVENT_UNWRITABLE) return;
             unrecordedStalls.removeFirst();   // written, or lost to a write abort (§7.2.2 permits it)
         }
+    }
+
+    /** An invalidation completed by CMD_SYNC: stalls whose records still wait are to be retried (§7.2.1). */
+    void invalidationSynchronised() {
+        if (unrecordedStalls.size() == 0) return;
+        unrecordedStalls.markAllForRetry();
+        recordPendingStalls(true);
     }
 
     void resume(final int sid, final int stag, final int action) {

@@ -13,12 +13,13 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The walker as it was before the miss-path rework (kept verbatim, test-only): {@link PageWalkerDifferentialTest}
- * checks that the optimised {@link PageWalker} computes the same output, fault record, leaf results and hardware
- * updates for random tables and configurations.
+ * The walker as it was before the miss-path rework (kept verbatim, test-only, apart from the corrections made to
+ * both walkers since: EL2 XNTable, EL0 execute-only, stage-2 XN[1:0], the HTTU give-up event):
+ * {@link PageWalkerDifferentialTest} checks that the optimised {@link PageWalker} computes the same output, fault
+ * record, leaf results and hardware updates for random tables and configurations.
  * <p>
  * Original description:
- * VMSAv8-64 table walks as the SMMU does them (IHI0070 §3.4, Arm ARM D8; smmuv3.md B.12 ⚠): stage 1 and stage 2
+ * VMSAv8-64 table walks as the SMMU does them (IHI0070 §3.4, Arm ARM D8): stage 1 and stage 2
  * with 4 KiB, 16 KiB and 64 KiB granules, concatenated stage-2 start tables, hierarchical permissions, and
  * hardware access-flag and dirty-state updates made with compare-and-set in guest memory. In nested mode every
  * stage-1 table address is an IPA, translated through stage 2 before it is read (faults there are CLASS=TT).
@@ -168,10 +169,10 @@ final class ReferencePageWalker {
             if (s2) {
                 boolean w = Pte.S2AP_W.isSet(desc);
                 if (!w && write && dbm) { want |= Pte.S2AP_W.mask(); w = true; }
-                final int p = (Pte.S2AP_R.isSet(desc) ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0)
-                        | (Pte.UXN.isSet(desc) ? 0 : AccessType.EXEC);   // XN[1] only; TTS2UXN not offered ⚠
-                pu = p;
-                pp = p;
+                final int p = (Pte.S2AP_R.isSet(desc) ? AccessType.READ : 0) | (w ? AccessType.WRITE : 0);
+                final boolean xn1 = Pte.UXN.isSet(desc), xn0 = Pte.PXN.isSet(desc);   // XN[1:0] (FEAT_XNX)
+                pp = p | (xn1 == xn0 ? AccessType.EXEC : 0);   // 00 and 11: privileged execute
+                pu = p | (!xn1 ? AccessType.EXEC : 0);         // 00 and 01: unprivileged execute
             } else {
                 final boolean hier = !had;   // HADx = 1: the table attributes are ignored
                 final boolean tRO = hier && Pte.AP_TABLE_RO.isSet(tableAttrs);
@@ -182,9 +183,9 @@ final class ReferencePageWalker {
                 if (ro && !tRO && write && dbm) { want &= ~Pte.AP2.mask(); ro = false; }
                 final boolean el0 = el2 || (Pte.AP1.isSet(desc) && !tNoEl0);
                 final boolean privW = !ro, unprivW = el0 && !ro;
-                final boolean privX = !(el2 ? Pte.UXN.isSet(desc) : Pte.PXN.isSet(desc)) && !tPXN
+                final boolean privX = !(el2 ? Pte.UXN.isSet(desc) || tUXN : Pte.PXN.isSet(desc) || tPXN)
                         && !(el0 && unprivW && !el2) && !(wxn && privW);
-                final boolean unprivX = el0 && !Pte.UXN.isSet(desc) && !tUXN && !(wxn && unprivW);
+                final boolean unprivX = !Pte.UXN.isSet(desc) && !tUXN && !(wxn && unprivW);
                 pp = AccessType.READ | (privW ? AccessType.WRITE : 0) | (privX ? AccessType.EXEC : 0);
                 pu = el2 ? pp : (el0 ? AccessType.READ : 0) | (unprivW ? AccessType.WRITE : 0)
                         | (unprivX ? AccessType.EXEC : 0);
@@ -199,8 +200,12 @@ final class ReferencePageWalker {
             if (want != desc) {
                 try {
                     if (!mem.compareAndSet64(descPa, desc, want)) {
-                        // Changed under us: read this level again; give up as a translation fault ⚠.
-                        if (++retries >= HTTU_RETRIES) return fault(s2, f, EventId.F_TRANSLATION, ia, clazz, access);
+                        // Changed under us: read this level again; after HTTU_RETRIES the update fails (F_WALK_EABT).
+                        if (++retries >= HTTU_RETRIES) {
+                            f.fetchAddr = descPa;
+                            f.s2 = s2;
+                            return f.fault(EventId.F_WALK_EABT);
+                        }
                         continue;
                     }
                 } catch (GuestMemoryException e) {

@@ -187,6 +187,44 @@ class SmmuV3CommandQueueTest {
     }
 
     @Test
+    void shouldKeepThePriQueueClosedWhileAnOverflowIsUnacknowledged() {
+        // IHI0070 §8.1: an active overflow condition inhibits new entries (unlike the event queue); requests that
+        // end a group are answered Success, keeping the PASID (IDR3.PPS). Before: entries were written again as
+        // soon as there was room.
+        final SmmuV3TestGuest d = boot(Map.of("pri", true, "ats", true));
+        final SmmuV3Device dev = (SmmuV3Device) m.device();
+        final List<int[]> responses = new ArrayList<>();
+        dev.setPriResponseListener((sid, pasid, grp, resp, auto) -> responses.add(new int[] {pasid, grp, resp, auto ? 1 : 0}));
+        final int slots = 1 << d.priqShift;
+        for (int i = 0; i < slots; i++) assertTrue(dev.injectPageRequest(1, -1, 0x1000L * i, AccessType.READ, i, true));
+        assertFalse(dev.injectPageRequest(1, 5, 0, AccessType.READ, 0x1FF, true));   // overflows
+        final int prod = m.read32(SmmuV3TestGuest.PRIQ_PROD);
+        m.write32(SmmuV3TestGuest.PRIQ_CONS, 1);                                     // one consumed, not acknowledged
+        assertFalse(dev.injectPageRequest(1, 6, 0, AccessType.READ, 0x1FE, true), "still in overflow");
+        assertFalse(dev.injectPageRequest(1, 6, 0, AccessType.READ, 0x1FD, false));
+        assertEquals(prod, m.read32(SmmuV3TestGuest.PRIQ_PROD), "nothing written, OVFLG not toggled again");
+        assertEquals(List.of("5/511/2/1", "6/510/2/1"), responses.stream().map(r -> r[0] + "/" + r[1] + "/" + r[2] + "/" + r[3]).toList(),
+                "Last = 1 only, Success with the PASID");
+        m.write32(SmmuV3TestGuest.PRIQ_CONS, 1 | (prod & SmmuV3TestGuest.Q_OVF));     // OVACKFLG = OVFLG
+        assertTrue(dev.injectPageRequest(1, -1, 0, AccessType.READ, 0x1FC, true), "acknowledged: written again");
+    }
+
+    @Test
+    void shouldAnswerEveryPageRequestWithFailureWhilePriqenIsZero() {
+        // IHI0070 §8.2: PRIQEN = 0 (or PRIQ_ABT_ERR): no entry, an automatic Response Failure for every request,
+        // without a PASID. Before: only Last = 1 requests were answered, with Success and the PASID.
+        final SmmuV3TestGuest d = boot(Map.of("pri", true, "ats", true));
+        final SmmuV3Device dev = (SmmuV3Device) m.device();
+        final List<int[]> responses = new ArrayList<>();
+        dev.setPriResponseListener((sid, pasid, grp, resp, auto) -> responses.add(new int[] {pasid, grp, resp, auto ? 1 : 0}));
+        m.write32(SmmuV3TestGuest.CR0, m.read32(SmmuV3TestGuest.CR0) & ~SmmuV3TestGuest.CR0_PRIQEN);
+        assertFalse(dev.injectPageRequest(1, 5, 0, AccessType.READ, 3, false));
+        assertFalse(dev.injectPageRequest(1, 5, 0, AccessType.READ, 3, true));
+        assertEquals(List.of("-1/3/1/1", "-1/3/1/1"), responses.stream().map(r -> r[0] + "/" + r[1] + "/" + r[2] + "/" + r[3]).toList());
+        assertEquals(0, m.read32(SmmuV3TestGuest.PRIQ_PROD) & ((2 << d.priqShift) - 1));
+    }
+
+    @Test
     void shouldDecodeEveryOpcodeAndCallTheRestIllegal() {
         final Commands c = new Commands(config(Map.of("hyp", true, "ats", true, "pri", true, "stall", "stall")));
         final int[] legal = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x10, 0x11, 0x12, 0x13, 0x20, 0x21, 0x22, 0x23, 0x28,
@@ -201,6 +239,17 @@ class SmmuV3CommandQueueTest {
         assertInstanceOf(Command.Illegal.class, c.decode(0x46 | (3L << 12), 0), "CS = 3");
         assertInstanceOf(Command.Illegal.class, c.decode(0x41, 3L << 12), "PRI_RESP Resp = 3");
         assertInstanceOf(Command.Illegal.class, c.decode(0x11 | (1L << 10), 0), "SSec");
+    }
+
+    @Test
+    void shouldTreatResumeWithAbortAndRetryAsRetry() {
+        // IHI0070 §4.7.1: Action Ac (bit 12) = 1 retries and Ab (bit 13) is then IGNORED. Before: CERROR_ILL.
+        final Commands c = new Commands(config(Map.of("stall", "stall")));
+        assertEquals(1, ((Command.Resume) c.decode(0x44 | (3L << 12) | (7L << 32), 5)).action());
+        assertEquals(2, ((Command.Resume) c.decode(0x44 | (2L << 12) | (7L << 32), 5)).action(), "terminate, abort");
+        final Commands terminateOnly = new Commands(config(Map.of()));
+        assertInstanceOf(Command.Illegal.class, terminateOnly.decode(0x44 | (1L << 12), 5), "§4.7.1 with STALL_MODEL 0b01");
+        assertInstanceOf(Command.Illegal.class, terminateOnly.decode(0x45, 0), "§4.7.2 with STALL_MODEL 0b01");
     }
 
     private static SmmuV3Config config(final Map<String, ?> raw) {

@@ -43,10 +43,23 @@ class SmmuV3RegistersTest {
         assertEquals(12, idr1 & 0x3F);
         assertEquals(10, (idr1 >>> 6) & 0x1F);
         assertEquals(0, idr1 >>> 28, "no PRESET/REL: Linux refuses embedded implementations");
-        assertEquals(0, m.read32(0xC) & (1 << 10), "no RIL");
+        final int idr3 = m.read32(0xC);
+        assertEquals(0, idr3 & (1 << 10), "no RIL");
+        assertEquals(1 << 2, idr3 & (1 << 2), "HAD with stage 1 (mandatory from SMMUv3.1)");
+        assertEquals(0, idr3 & (1 << 4), "no XNX without stage 2");
+        assertEquals(1 << 5, idr3 & (1 << 5), "PPS: overflow auto-responses keep the PASID");
         final long idr5 = Integer.toUnsignedLong(m.read32(0x14));
         assertEquals(4, idr5 & 7, "OAS 44");
         assertEquals(0b101, (idr5 >>> 4) & 7, "4K and 64K granules");
+    }
+
+    @Test
+    void shouldAdvertiseStageTwoExecuteNeverControlWithStageTwo() {
+        machine(Map.of("stage", "2", "ssidsize", 0));
+        final int idr3 = m.read32(0xC);
+        assertEquals(1 << 4, idr3 & (1 << 4), "XNX: mandatory with S2P from SMMUv3.1 (IHI0070 §6.3.4)");
+        assertEquals(0, idr3 & (1 << 2), "HAD is 0 without S1P");
+        assertEquals(0x02, m.read32(0x1C), "AIDR: SMMUv3.2");
     }
 
     @Test

@@ -122,6 +122,34 @@ class SmmuV3StalledTransactionTest {
     }
 
     @Test
+    void aStallKeptBackAcrossAnInvalidationIsRetriedInsteadOfReported() {
+        // IHI0070 §7.2.1: a stalled transaction whose record could not be written and that is affected by an
+        // invalidation and CMD_SYNC must be retried once the queue is writable. Before: its original record was
+        // written, reporting a fault the new configuration might not have.
+        final SmmuV3TestGuest d = stallingStream(1);                              // two records fit
+        fault(3);                                                                 // the third waits
+        assertEquals(3, stalled());
+        assertTrue(d.issue(List.of(SmmuV3TestGuest.cmd(OP_CFGI_STE, (long) SID << 32))));
+        assertTrue(resumed.isEmpty(), "not while the queue is still full");
+        final List<Integer> reported = stallRecords(d);                           // room: the retry happens
+        assertEquals(2, reported.size(), "only the two records written before");
+        assertEquals(1, resumed.size());
+        assertEquals(SID, resumed.get(0)[0]);
+        assertFalse(reported.contains(resumed.get(0)[1]));
+        assertEquals(1, resumed.get(0)[2], "released with Retry");
+        assertEquals(2, stalled());
+    }
+
+    @Test
+    void aStallKeptBackWithoutAnInvalidationIsReportedAsItWas() {
+        final SmmuV3TestGuest d = stallingStream(1);
+        fault(3);
+        assertTrue(d.issue(List.of()));                                           // a CMD_SYNC alone
+        assertEquals(3, new HashSet<>(stallRecords(d)).size());
+        assertTrue(resumed.isEmpty());
+    }
+
+    @Test
     void stallRecordsWaitWhileEventqenIsZero() {
         final SmmuV3TestGuest d = stallingStream(7);
         m.write32(CR0, m.read32(CR0) & ~CR0_EVTQEN);

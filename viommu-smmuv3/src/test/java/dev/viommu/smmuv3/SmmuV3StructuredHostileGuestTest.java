@@ -588,7 +588,7 @@ class SmmuV3StructuredHostileGuestTest {
                 new long[] {0x47 + r.nextInt(0xB9), r.nextLong()},
                 new long[] {0x07 + r.nextInt(9), 0},
                 new long[] {0x14 + r.nextInt(12), 0}));
-        if (f.cfg.stalls()) illegal.add(new long[] {0x44 | 3L << 12 | (long) k.sid() << 32, 0});   // reserved Action
+        if (f.cfg.stalls()) illegal.add(new long[] {0x44 | 1L << 10 | (long) k.sid() << 32, 0});  // RESUME, SSec
         else illegal.add(new long[] {0x45 | (long) k.sid() << 32, 0});                            // STALL_TERM, terminate-only
         if (f.cfg.pri()) illegal.add(new long[] {OP_PRI_RESP | (long) k.sid() << 32, 3L << 12});  // reserved Resp
         else illegal.add(new long[] {OP_PRI_RESP | (long) k.sid() << 32, 0});

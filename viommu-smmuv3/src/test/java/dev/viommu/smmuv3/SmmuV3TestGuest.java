@@ -130,7 +130,7 @@ public final class SmmuV3TestGuest {
             // arm_smmu_init_strtab_2lvl: SPLIT 8, L1 covers sid_bits, L2 tables allocated per bus on demand.
             strtabLog2 = Math.min(sidBits, 8 + 17);
             final int l1 = 1 << (strtabLog2 - 8);
-            strtab = alloc(8L * l1, 64);
+            strtab = alloc(8L * l1, Math.max(64, Long.highestOneBit(8L * l1 - 1) << 1));   // naturally aligned, as Linux's dmam_alloc_coherent
             l2Tables = new long[l1];
             linearStrtab = false;
         } else {

@@ -162,6 +162,41 @@ class SmmuV3TranslationTest {
     }
 
     @Test
+    void shouldDisableSubstreamZeroWhenItServesTrafficWithoutSubstream() {
+        // S1DSS = 0b10: no-SSID traffic uses CD 0, and SSID 0 itself is terminated with F_STREAM_DISABLED
+        // (IHI0070 §5.2 S1DSS). Before: C_BAD_SUBSTREAMID.
+        final SmmuV3TestGuest d = boot(Map.of());
+        m.attachEmulated("ep", 1);
+        final SmmuV3TestGuest.PageTable pt = d.s1Table(12);
+        pt.map(0x1000, 0x70_0000, true, false, true, false);
+        final long cds = d.alloc(128, 128);
+        assertTrue(d.installCd(cds, 1, 0, SmmuV3TestGuest.s1Cd(1, pt.root, 12, 5, true, true)));
+        assertTrue(d.installCd(cds + 64, 1, 1, SmmuV3TestGuest.s1Cd(2, pt.root, 12, 5, true, true)));
+        assertTrue(d.installSte(1, SmmuV3TestGuest.s1Ste(cds, 1, 2, 0)));
+        assertEquals(0x70_0000, m.translate(1, NO_PASID, 0x1000, AccessType.READ).outputAddress(), "CD 0");
+        assertEquals(0x70_0000, m.translate(1, 1, 0x1000, AccessType.READ).outputAddress(), "CD 1");
+        assertEquals(0x06, m.translate(1, 0, 0x1000, AccessType.READ).faultCode(), "F_STREAM_DISABLED");
+        final List<long[]> ev = d.evtqThread();
+        assertEquals(1, ev.size());
+        assertEquals(0x06, ev.get(0)[0] & 0xFF);
+        assertEquals(0x08, m.translate(1, 2, 0x1000, AccessType.READ).faultCode(), "SSID 2 ≥ 2^S1CDMax: C_BAD_SUBSTREAMID");
+    }
+
+    @Test
+    void shouldRejectASubstreamOnAStreamWithoutStageOne() {
+        // IHI0070 §5.2 S1Fmt: with stage 1 disabled, a SubstreamID terminates the transaction with C_BAD_SUBSTREAMID.
+        final SmmuV3TestGuest d = boot(Map.of());
+        assertTrue(d.installSte(3, SmmuV3TestGuest.bypassSte()));
+        assertTrue(m.translate(3, NO_PASID, 0x1000, AccessType.READ).ok());
+        assertEquals(0x08, m.translate(3, 1, 0x1000, AccessType.READ).faultCode(), "bypass STE (before: bypassed)");
+        final SmmuV3TestGuest.PageTable s2 = d.s2Table();
+        s2.map(0x1000, 0x70_0000, true, false, true, false);
+        assertTrue(d.installSte(4, SmmuV3TestGuest.s2Ste(7, s2.root, 5)));
+        assertEquals(0x70_0000, m.translate(4, NO_PASID, 0x1000, AccessType.READ).outputAddress());
+        assertEquals(0x08, m.translate(4, 1, 0x1000, AccessType.READ).faultCode());
+    }
+
+    @Test
     void shouldStallAndResumeWhenStallModelAllows() {
         final SmmuV3TestGuest d = boot(Map.of("stall", "stall"));
         final long[] cd = SmmuV3TestGuest.s1Cd(1, 0, 12, 5, true, true);

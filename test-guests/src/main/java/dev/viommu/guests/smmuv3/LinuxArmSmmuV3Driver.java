@@ -197,7 +197,7 @@ public final class LinuxArmSmmuV3Driver {
         if (twoLevelStrtab) {
             final long lastSidIdx = ((1L << sidBits) - 1) >>> STRTAB_SPLIT;
             numL1Ents = (int) Math.min(lastSidIdx + 1, 1 << 17);     // STRTAB_MAX_L1_ENTRIES
-            strtab = alloc(8L * numL1Ents, 64);
+            strtab = alloc(8L * numL1Ents, Math.max(64, Long.highestOneBit(8L * numL1Ents - 1) << 1));   // dmam_alloc_coherent: aligned to its size
             l2Strtabs = new long[numL1Ents];
             n.step("arm_smmu_init_strtab_2lvl: " + numL1Ents + " L1 descriptors at 0x" + Long.toHexString(strtab)
                     + ", L2 tables of 256 STEs allocated per SID on demand");

@@ -4,7 +4,10 @@ import dev.viommu.core.regs.BitField;
 
 import static dev.viommu.core.regs.BitField.bit;
 
-/** GBPA fields the model acts on (IHI0070 §6.3.14; smmuv3.md B.1, sub-fields ⚠). */
+/**
+ * GBPA fields the model acts on (IHI0070 §6.3.14: MemAttr[3:0], MTCFG 4, ALLOCCFG[11:8], SHCFG[13:12],
+ * PRIVCFG[17:16], INSTCFG[19:18], ABORT 20, Update 31; Linux 7.3 arm-smmu-v3.h GBPA_ABORT / GBPA_UPDATE agree).
+ */
 public final class GbpaBits {
     private GbpaBits() {}
 

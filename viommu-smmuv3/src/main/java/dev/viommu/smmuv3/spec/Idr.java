@@ -45,6 +45,10 @@ public final class Idr {
 
     // IDR3
     public static final BitField HAD = bit("IDR3.HAD", 2);
+    /** Stage-2 XN[1:0] (EL0/EL1 execute-never); mandatory with S2P from SMMUv3.1 (IHI0070 §6.3.4). */
+    public static final BitField XNX = bit("IDR3.XNX", 4);
+    /** PRI overflow auto-responses carry the request's PASID without checking STE.PPAR (IHI0070 §6.3.4, §8.1). */
+    public static final BitField PPS = bit("IDR3.PPS", 5);
     public static final BitField RIL = bit("IDR3.RIL", 10);
 
     // IDR5
@@ -55,7 +59,10 @@ public final class Idr {
     public static final BitField VAX = bits("IDR5.VAX", 11, 10);
     public static final BitField STALL_MAX = bits("IDR5.STALL_MAX", 31, 16);
 
-    /** The OAS/IPS/S2PS encoding (0..6) as a number of address bits; values above 6 read as 52 ⚠ (IMPDEF clamp). */
+    /**
+     * The OAS/IPS/S2PS encoding (0..6) as a number of address bits. 0b111 is reserved in SMMUv3.1–3.3 and behaves
+     * as 0b110 (IHI0070 §5.2 S2PS, §5.4 IPS); callers cap the result at OAS, as both fields require.
+     */
     public static int addressBits(final int encoding) {
         return switch (encoding) {
             case 0 -> 32;

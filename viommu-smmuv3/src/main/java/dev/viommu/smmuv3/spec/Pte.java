@@ -6,8 +6,10 @@ import static dev.viommu.core.regs.BitField.bit;
 import static dev.viommu.core.regs.BitField.bits;
 
 /**
- * VMSAv8-64 translation table descriptor bits as the SMMU walks them (Arm ARM D8; smmuv3.md B.12 ⚠: from
- * general VMSA knowledge, consistent with QEMU's constants, not checked against the Arm ARM text).
+ * VMSAv8-64 translation table descriptor bits as the SMMU walks them (Arm ARM D8), as Linux 7.3 defines them:
+ * arch/arm64/include/asm/pgtable-hwdef.h (PTE_USER 6, PTE_RDONLY 7, PTE_AF 10, PTE_DBM 51, PTE_PXN 53, PTE_UXN 54,
+ * *_TABLE_PXN 59, *_TABLE_UXN 60, S1_TABLE_AP 62:61), io-pgtable-arm.c (ARM_LPAE_PTE_*, HAP_READ/WRITE 6/7) and
+ * kvm_pgtable.h (S2AP_R/W 6/7, S2_XN 54:53).
  */
 public final class Pte {
     private Pte() {}
@@ -26,10 +28,10 @@ public final class Pte {
     public static final BitField AF = bit("PTE.AF", 10);
     public static final BitField DBM = bit("PTE.DBM", 51);
     public static final BitField PXN = bit("PTE.PXN", 53);
-    /** UXN at stage 1, XN at stage 2. */
+    /** UXN at stage 1 (XN in the EL2 regime); XN[1] at stage 2, whose XN[0] is bit 53. */
     public static final BitField UXN = bit("PTE.UXN", 54);
 
-    // Table descriptor attributes (ignored when HADx)
+    // Table descriptor attributes (ignored when HADx); at EL2 only APTable[1] and bit 60 (XNTable) exist
     public static final BitField PXN_TABLE = bit("PTE.PXNTable", 59);
     public static final BitField UXN_TABLE = bit("PTE.UXNTable", 60);
     public static final BitField AP_TABLE_NO_EL0 = bit("PTE.APTable[0]", 61);

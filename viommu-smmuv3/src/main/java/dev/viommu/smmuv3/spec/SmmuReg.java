@@ -31,7 +31,10 @@ public enum SmmuReg implements RegisterDef {
     CR1(Register.of("CR1", 0x028, 4, 0, f("CR1", 11, 0, RW))),
     CR2(Register.of("CR2", 0x02C, 4, 0, f("E2H", 0, 0, RW), f("RECINVSID", 1, 1, RW), f("PTM", 2, 2, RW))),
     STATUSR(Register.of("STATUSR", 0x040, 4, 0, f("DORMANT", 0, 0, RO))),
-    /** Reset value 0x1000: SHCFG = use incoming (QEMU; ⚠ sub-fields unverified). */
+    /**
+     * Reset 0x1000: SHCFG = 0b01 "use incoming", ABORT = 0 (bypass), Update = 0. Every field but Update resets
+     * to an IMPLEMENTATION DEFINED value (IHI0070 §6.3.14); QEMU's SMMU_GBPA_RESET_VAL is the same.
+     */
     GBPA(Register.of("GBPA", 0x044, 4, 0x1000, f("MemAttr", 3, 0, RW), f("MTCFG", 4, 4, RW), f("ALLOCCFG", 11, 8, RW),
             f("SHCFG", 13, 12, RW), f("PRIVCFG", 17, 16, RW), f("INSTCFG", 19, 18, RW), f("ABORT", 20, 20, RW),
             f("UPDATE", 31, 31, RW))),

@@ -1,0 +1,68 @@
+package dev.viommu.smmuv3;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static dev.viommu.smmuv3.StreamTableTest.config;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/** Context descriptor checks that IHI0070 §5.4 and §5.5 make ILLEGAL (C_BAD_CD), and the TTB0 alignment rule. */
+class CdDecoderTest {
+    /** A valid CD dword 0: T0SZ {@code t0sz}, 4 KiB, EPD1, V, IPS {@code ips}, AA64, R, A, ASET, ASID 1. */
+    private static long d0(final int t0sz, final int ips) {
+        return t0sz | 1L << 30 | 1L << 31 | (long) ips << 32 | 1L << 41 | 1L << 45 | 1L << 46 | 1L << 47 | 1L << 48;
+    }
+
+    private static CdConfig decode(final Map<String, ?> props, final long d0, final long ttb0, final boolean s1StallD) {
+        return new CdDecoder(config(props)).decode(d0, ttb0, 0, s1StallD);
+    }
+
+    @Test
+    void abortFlagIsRequiredWithTerminateModelOne() {
+        // IDR0.TERM_MODEL = 1: CD.A = 0 is ILLEGAL (§5.5; QEMU decode_cd agrees). Before: A was ignored.
+        assertNotNull(decode(Map.of(), d0(16, 5), 0x1000, false));
+        assertNull(decode(Map.of(), d0(16, 5) & ~(1L << 46), 0x1000, false));
+    }
+
+    @Test
+    void stallBitMustMatchTheStallModel() {
+        final long s = d0(16, 5) | 1L << 44;
+        assertNull(decode(Map.of("stall", "terminate"), s, 0x1000, false), "terminate-only: S = 1");
+        assertNull(decode(Map.of("stall", "force"), d0(16, 5), 0x1000, false), "forced: S = 0 (before: accepted)");
+        assertNotNull(decode(Map.of("stall", "force"), s, 0x1000, false));
+        assertNull(decode(Map.of("stall", "stall"), s, 0x1000, true), "S = 1 under S1STALLD (before: no stall)");
+        assertNotNull(decode(Map.of("stall", "stall"), s, 0x1000, false));
+    }
+
+    @Test
+    void tableBaseOutsideTheOutputSizeIsIllegal() {
+        // §5.4 TTB0: ILLEGAL outside the effective IPS. Before: accepted, then F_ADDR_SIZE on every walk.
+        assertNull(decode(Map.of(), d0(16, 0), 1L << 33, false));
+        assertNotNull(decode(Map.of(), d0(16, 1), 1L << 33, false));
+    }
+
+    @Test
+    void smallStartTableKeepsTheBaseBitsAboveItsSize() {
+        // T0SZ 33 (31-bit VA) with 4 KiB: level 1 start with two entries, a 16-byte table. Bits [3:0] are zero,
+        // bits above are used; 52-bit IPS imposes 64 bytes (§5.4 TTB0). Before: always aligned to 64 bytes.
+        assertEquals(0x2030, decode(Map.of(), d0(33, 5), 0x2030, false).tt0().ttb());
+        assertEquals(0x2000, decode(Map.of("oas", 52), d0(33, 6), 0x2030, false).tt0().ttb());
+    }
+
+    @Test
+    void translationSizeOutsideTheArchitectedRangeIsIllegal() {
+        // SMMUv3.1 and later: TxSZ outside [16, 39] (no VAX, no STT) is ILLEGAL, not clamped (§5.4 T0SZ).
+        assertNull(decode(Map.of(), d0(15, 5), 0x1000, false));
+        assertNull(decode(Map.of(), d0(40, 5), 0x1000, false));
+        assertNotNull(decode(Map.of(), d0(39, 5), 0x1000, false));
+    }
+
+    @Test
+    void reservedIpsBehavesAsTheOutputSize() {
+        // IPS 0b111 behaves as 0b110 in SMMUv3.1–3.3, then the cap at OAS applies (§5.4 IPS).
+        assertEquals(48, decode(Map.of(), d0(16, 7), 0x1000, false).ipsBits());
+    }
+}
