@@ -34,7 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   <li>after the guest rewrites random entries and issues global context, PASID-cache and IOTLB invalidations
  *       (VT-d 6.5: after those, no stale entry may be used), for every known request;</li>
  *   <li>after the guest rewrites one leaf of a known mapping and issues a page-selective invalidation for just
- *       that page (IOTLB PSI, and PASID-IOTLB PSI in scalable mode), for that request.</li>
+ *       that page (IOTLB PSI, and PASID-IOTLB PSI in scalable mode), for that request;</li>
+ *   <li>the same for interrupt remapping: 16 valid IRTEs (with and without SID and bus-range verification) are
+ *       rewritten, then flushed globally or by index from the interrupt-entry cache, and every known MSI must
+ *       remap as it does with that cache dropped.</li>
  * </ul>
  */
 class VtdHostileGuestTest {
@@ -42,6 +45,8 @@ class VtdHostileGuestTest {
     private static final int PAGES = 24, STEPS = 20_000, EPOCH = 250;
     /** Oracle translations that succeeded, and all compared (per test: JUnit runs the cases one at a time). */
     private final long[] okCompared = new long[2];
+    /** Remapping oracle answers that delivered, and all compared. */
+    private final long[] remaps = new long[2];
     private static final int[] REGS = {GCMD, RTADDR, RTADDR + 4, CCMD, CCMD + 4, FSTS, FECTL, FEDATA, FEADDR, FEUADDR,
             IQH, IQT, IQA, IQA + 4, ICS, IECTL, IEDATA, IEADDR, IQERCD, IRTA, PQH, PQT, PQA, PRS, PECTL, PEDATA, PEADDR,
             IVA, IOTLB, IOTLB + 4, FRCD, FRCD + 8, FRCD + 12, FRCD + 28, VER, CAP, ECAP, GSTS};
@@ -76,6 +81,7 @@ class VtdHostileGuestTest {
             if (cfg.intremap()) g.interruptRemapping(6, cfg.eim());
             g.pageRequestQueue();
             final List<Known> known = scalable ? scalableSetup(g, cfg) : legacySetup(g, cfg);
+            final List<long[]> msis = cfg.intremap() ? irteSetup(g, known, cfg.eim()) : List.of();
             final long top = g.page() + 4096;               // every structure page lies in [0x10_0000, top)
             final Random r = new Random(seed);
             final List<Long> live = nonZeroQwords(g, top);
@@ -96,8 +102,15 @@ class VtdHostileGuestTest {
                     case 4 -> registerWrite(m, r);
                     case 5, 6, 7 -> translate(m, r, known);
                     case 8 -> pageRequest(g, r, known);
-                    case 9 -> m.remapMsi(r.nextInt(0x300), r.nextBoolean() ? remappableMsiAddress(r.nextInt(200)) : 0xFEE0_0000L | r.nextInt(0x10_0000),
-                            r.nextInt());
+                    case 9 -> {
+                        if (!msis.isEmpty() && r.nextBoolean()) {
+                            final long[] k = msis.get(r.nextInt(msis.size()));
+                            m.remapMsi(r.nextInt(4) != 0 ? (int) k[0] : r.nextInt(0x300), k[1], (int) k[2]);
+                        } else {
+                            m.remapMsi(r.nextInt(0x300), r.nextBoolean() ? remappableMsiAddress(r.nextInt(200)) : 0xFEE0_0000L | r.nextInt(0x10_0000),
+                                    r.nextInt());
+                        }
+                    }
                     case 10 -> g.faults();
                     case 11 -> {
                         if (r.nextInt(20) == 0) m.device().reset();
@@ -105,18 +118,26 @@ class VtdHostileGuestTest {
                     }
                     case 12 -> {
                         reprogram(g, scalable);
-                        globalOracle(g, r, known, top);
+                        globalOracle(g, r, known, msis, top);
                         globalOracles++;
                     }
                     default -> {
                         reprogram(g, scalable);
-                        if (pageOracle(g, r, scalable, known, clean)) pageOracles++;
+                        if (r.nextInt(4) == 0 && !msis.isEmpty()) {
+                            irteOracle(g, r, msis, clean);
+                        } else if (pageOracle(g, r, scalable, known, clean)) {
+                            pageOracles++;
+                        }
                     }
                 }
             }
             assertTrue(globalOracles > 100 && pageOracles > 100, globalOracles + " global and " + pageOracles + " page oracles ran");
             assertTrue(okCompared[0] > 20 * (STEPS / EPOCH), "only " + okCompared[0] + " of " + okCompared[1]
                     + " compared translations succeeded: the oracles barely saw a working table");
+            if (!msis.isEmpty()) {
+                assertTrue(remaps[1] > 100 * (STEPS / EPOCH) && remaps[0] > remaps[1] / 5,
+                        remaps[0] + " of " + remaps[1] + " compared remappings delivered");
+            }
             assertTrue(m.describe().contains("registers"));
         }
     }
@@ -171,6 +192,27 @@ class VtdHostileGuestTest {
             }
         }
         return known;
+    }
+
+    /**
+     * Valid IRTEs 0..15 (vector 0x30 + i, some verifying the requester's SID, one bus-range check, one with FPD) and
+     * the MSI each known source sends through them: {sid, address, data}.
+     */
+    private static List<long[]> irteSetup(final VtdTestGuest g, final List<Known> known, final boolean x2apic) {
+        final List<long[]> msis = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            final int sid = known.get(i % known.size()).sid;
+            final long lo = 1 | (i == 5 ? 2 : 0) | (long) (0x30 + i) << 16 | (long) (i & 7) << (x2apic ? 32 : 40);   // xAPIC: DST 47:40
+            final long hi = switch (i % 3) {
+                case 0 -> 0;                                                    // no source check
+                case 1 -> sid | 1L << 18;                                       // SID (and SQ 0)
+                default -> (long) ((sid >>> 8) << 8 | (sid >>> 8)) | 2L << 18;   // bus range [bus, bus]
+            };
+            g.irte(i, lo, hi);
+            msis.add(new long[]{sid, remappableMsiAddress(i), 0});
+            msis.add(new long[]{sid ^ 1, remappableMsiAddress(i), 0});          // a neighbour: fails a SID check
+        }
+        return msis;
     }
 
     /** {@value #PAGES} 4 KiB pages at {@link #IOVA}, every third read-only; with {@code large}, a 2 MiB and a 1 GiB page too. */
@@ -326,7 +368,7 @@ class VtdHostileGuestTest {
     }
 
     /** Warm the caches, rewrite entries, invalidate globally: the unit must answer from memory as it now is. */
-    private void globalOracle(final VtdTestGuest g, final Random r, final List<Known> known, final long top) {
+    private void globalOracle(final VtdTestGuest g, final Random r, final List<Known> known, final List<long[]> msis, final long top) {
         final List<int[]> reqs = new ArrayList<>();
         final List<Long> iovas = new ArrayList<>();
         for (final Known k : known) {
@@ -341,10 +383,39 @@ class VtdHostileGuestTest {
             if (a >= g.iqBase() && a < g.iqBase() + 4096 || a >= g.statusPage() && a < g.statusPage() + 4096) continue;
             mutate(g, r, a);
         }
+        for (long[] k : msis) g.m.remapMsi((int) k[0], k[1], (int) k[2]);
         g.flushContext();
         if (g.sm) g.flushPasidCache();
         g.flushIotlb();
+        if (!msis.isEmpty()) g.qi(0x4, 0);                                       // global interrupt-entry-cache flush
         assertCoherent(g, reqs, iovas, "after global invalidation");
+        assertRemapsCoherent(g, msis, "after a global interrupt-entry-cache flush");
+    }
+
+    /** Remapping answers of the unit as it is, then with the interrupt-entry cache dropped; they must agree. */
+    private void assertRemapsCoherent(final VtdTestGuest g, final List<long[]> msis, final String what) {
+        final List<dev.viommu.core.guest.GuestMachine.Remapped> cached = new ArrayList<>();
+        for (long[] k : msis) cached.add(g.m.remapMsi((int) k[0], k[1], (int) k[2]));
+        ((InterruptRemappingUnit) g.device().interruptRemapping()).iec.clear();
+        for (int i = 0; i < msis.size(); i++) {
+            final long[] k = msis.get(i);
+            final var fresh = g.m.remapMsi((int) k[0], k[1], (int) k[2]);
+            assertEquals(fresh, cached.get(i), what + ": sid 0x" + Integer.toHexString((int) k[0]) + " address 0x" + Long.toHexString(k[1]));
+            remaps[1]++;
+            if (fresh.delivered()) remaps[0]++;
+        }
+    }
+
+    /** Clean tables, warm every IRTE, rewrite one, flush just its index: the unit must answer from the new IRTE. */
+    private void irteOracle(final VtdTestGuest g, final Random r, final List<long[]> msis, final byte[] clean) throws GuestMemoryException {
+        restore(g, clean);
+        g.qi(0x4, 0);
+        for (long[] k : msis) g.m.remapMsi((int) k[0], k[1], (int) k[2]);
+        final int index = r.nextInt(16);
+        mutate(g, r, g.irt + 16L * index + (r.nextBoolean() ? 8 : 0));
+        final int im = r.nextInt(3);                                           // 1, 2 or 4 entries around it
+        g.qi(0x4 | 1 << 4 | (long) im << 27 | (long) index << 32, 0);
+        assertRemapsCoherent(g, msis, "after an index-selective interrupt-entry-cache flush");
     }
 
     /** Warm one mapping, rewrite its leaf, invalidate that page: the unit must answer from the new leaf. */
