@@ -50,8 +50,10 @@ public final class MappingTable {
     private int size;
     private long generation;
 
-    // The last hit (a one-entry cache: DMA walks a mapping page by page).
+    // The last hit (a one-entry cache: DMA walks a mapping page by page) and where it is (block, entry): a DMA that
+    // walks on into the next mapping finds it there without a search (a finger).
     private long cachedGen = -1;
+    private int hitBlock, hitEntry;
     public long hitStart, hitEnd, hitPhys;
     public int hitFlags;
 
@@ -93,12 +95,33 @@ public final class MappingTable {
 
     /** Looks up the mapping that contains {@code iova}; on a hit fills the hit fields. Allocation-free. */
     public boolean find(final long iova) {
-        if (cachedGen == generation && le(hitStart, iova) && le(iova, hitEnd)) return true;
+        if (cachedGen == generation) {
+            if (le(hitStart, iova) && le(iova, hitEnd)) return true;
+            if (!le(iova, hitEnd) && nextHolds(iova)) return true;
+        }
         final int b = blockFor(iova);
         if (b < 0) return false;
         final Block blk = blocks[b];
         final int i = floorIn(blk, iova);
-        if (i < 0) return false;
+        return i >= 0 && hit(b, blk, i, iova);
+    }
+
+    /**
+     * Whether the mapping after the last hit (the next entry, or the first of the next block) holds {@code iova},
+     * which lies beyond the last hit; fills the hit fields if so. Only valid while the generation is unchanged.
+     */
+    private boolean nextHolds(final long iova) {
+        int b = hitBlock, i = hitEntry + 1;
+        if (i == blocks[b].n) {
+            if (++b == nb) return false;
+            i = 0;
+        }
+        final Block blk = blocks[b];
+        return le(blk.start(i), iova) && hit(b, blk, i, iova);
+    }
+
+    /** Entry {@code i} of block {@code b}, whose start is ≤ iova: fills the hit fields if it also reaches iova. */
+    private boolean hit(final int b, final Block blk, final int i, final long iova) {
         final long[] d = blk.data;
         final long end = d[3 * i];
         if (!le(iova, end)) return false;
@@ -106,6 +129,8 @@ public final class MappingTable {
         hitEnd = end;
         hitPhys = d[3 * i + 1];
         hitFlags = (int) d[3 * i + 2];
+        hitBlock = b;
+        hitEntry = i;
         cachedGen = generation;
         return true;
     }

@@ -95,4 +95,26 @@ class MappingTableTest {
         assertEquals(n, t.removeRange(0, -1L, null));
         assertEquals(0, t.size());
     }
+    @Test
+    void findsTheNextMappingAfterAHitAcrossBlocksAndNotAfterAChange() {
+        // the finger: after a hit, a lookup beyond it tries the following entry (or the next block's first) first
+        final MappingTable t = new MappingTable();
+        final int n = 3 * MappingTable.BLOCK + 7;                  // several blocks
+        for (int i = 0; i < n; i++) t.insert(0x10_0000L * i, 0x10_0000L * i + 0x7_FFFF, 0x1_0000_0000L + i, 1);   // holes between
+        for (int i = 0; i < n; i++) {
+            assertTrue(t.find(0x10_0000L * i + 0x100), "mapping " + i);
+            assertEquals(0x1_0000_0000L + i, t.hitPhys);
+            assertFalse(t.find(0x10_0000L * i + 0x8_0000), "the hole after mapping " + i);
+            assertTrue(t.find(0x10_0000L * i + 0x7_F000));
+        }
+        assertTrue(t.find(0x10_0000L * 5));
+        assertFalse(t.find(0x10_0000L * 6 + 0x9_0000), "beyond the next mapping: not it");
+        assertTrue(t.find(0x10_0000L * 200));
+        t.removeRange(0x10_0000L * 201, 0x10_0000L * 201 + 0x7_FFFF, (s, e, p, f) -> true);
+        assertFalse(t.find(0x10_0000L * 201), "removed after the hit: the finger is stale");
+        assertTrue(t.find(0x10_0000L * 202));
+        assertEquals(0x1_0000_0000L + 202, t.hitPhys);
+        assertTrue(t.find(0x10_0000L * (n - 1)));
+        assertFalse(t.find(0x10_0000L * n), "past the last mapping");
+    }
 }
