@@ -1,14 +1,19 @@
 package dev.viommu.sidecar.control;
 
 import java.io.ByteArrayOutputStream;
-import java.util.function.BiConsumer;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Splits a byte stream into JSON texts the way QEMU's QMP parser does: by balanced braces and brackets (aware
  * of strings and escapes), so clients need not end a command with a newline. Anything else at the top level
  * is collected up to the next newline and handed over as a malformed text. A text longer than {@code maxLength}
- * is dropped up to the next newline and reported as too large. Stream offsets are tracked so that descriptors
- * can be matched to the command they arrived with.
+ * is dropped up to the next newline and reported as too large. A text that is not valid UTF-8 is reported as
+ * such, as QEMU's parser does, rather than decoded with replacement characters (which would change the strings
+ * a client sent, its id among them). Stream offsets are tracked so that descriptors can be matched to the
+ * command they arrived with.
  */
 public final class JsonSplitter {
     /** Receives each complete text (or null with a reason) and the stream offset just past it. */
@@ -36,9 +41,9 @@ public final class JsonSplitter {
             }
             if (garbage) {
                 if (c == '\n') {
-                    final String t = cur.toString(java.nio.charset.StandardCharsets.UTF_8).trim();
+                    final byte[] t = cur.toByteArray();
                     reset();
-                    sink.text(t, null, offset);
+                    emit(t, true, sink);
                 } else {
                     append(c);
                 }
@@ -67,15 +72,30 @@ public final class JsonSplitter {
                 case '{', '[' -> depth++;
                 case '}', ']' -> {
                     if (--depth == 0) {
-                        final String t = cur.toString(java.nio.charset.StandardCharsets.UTF_8);
+                        final byte[] t = cur.toByteArray();
                         reset();
-                        sink.text(t, null, offset);
+                        emit(t, false, sink);
                     }
                 }
                 default -> { }
             }
             if (depth > 1024) { overflow = true; }
         }
+    }
+
+    /** True while a text has begun and not ended (descriptors that arrive now belong to it). */
+    public boolean inText() { return depth > 0 || garbage || overflow; }
+
+    private void emit(final byte[] t, final boolean trim, final Sink sink) {
+        final String s;
+        try {
+            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(t)).toString();
+        } catch (CharacterCodingException e) {
+            sink.text(null, "JSON parse error, invalid UTF-8 sequence", offset);
+            return;
+        }
+        sink.text(trim ? s.trim() : s, null, offset);
     }
 
     private void append(final byte c) {

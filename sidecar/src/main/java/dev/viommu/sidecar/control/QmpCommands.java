@@ -140,24 +140,28 @@ public final class QmpCommands {
         final boolean byFd = a.has("fd");
         if (byFd == a.has("mem-path")) throw QmpException.generic("exactly one of 'fd' and 'mem-path' is required");
         if (type.equals("memory-backend-memfd") && !byFd) throw QmpException.generic("memory-backend-memfd needs 'fd' (from getfd)");
+        // offset + size must not wrap: mapFd's file-length check would pass on the wrapped sum, leaving mmap's
+        // EOVERFLOW as the only guard, and only after the descriptor had been taken from the table
+        if (offset > Long.MAX_VALUE - size) throw QmpException.generic("properties 'offset' + 'size' are out of range");
+        final String fdName = byFd ? a.string("fd") : null;
+        final String memPath = byFd ? null : a.string("mem-path");
+        if (memPath != null) requireRegularFile(memPath);
         final GuestRegion region;
         int owned = -1;
         try {
             if (byFd) {
-                final String name = a.string("fd");
-                owned = machine.fds().take(name);
-                if (owned < 0) throw QmpException.generic("File descriptor named '" + name + "' has not been found");
+                owned = machine.fds().take(fdName);
+                if (owned < 0) throw QmpException.generic("File descriptor named '" + fdName + "' has not been found");
                 region = MappedRegions.mapFd(id, gpa, owned, offset, size, ro);
             } else {
-                region = MappedRegions.mapPath(id, gpa, a.string("mem-path"), offset, size, ro);
+                region = MappedRegions.mapPath(id, gpa, memPath, offset, size, ro);
             }
         } catch (PosixException | IllegalArgumentException e) {
             Posix.closeQuietly(owned);
             throw QmpException.generic("cannot map '" + id + "': " + e.getMessage());
         }
         try {
-            machine.addMemory(new MemoryBackend(id, a.string("qom-type"), region, owned,
-                    byFd ? "fd:" + a.string("fd") : a.string("mem-path")));
+            machine.addMemory(new MemoryBackend(id, type, region, owned, byFd ? "fd:" + fdName : memPath));
         } catch (IllegalArgumentException e) {
             try { MappedRegions.unmap(region); } catch (PosixException ignored) { /* already failing */ }
             Posix.closeQuietly(owned);
@@ -165,9 +169,28 @@ public final class QmpCommands {
         }
     }
 
+    /**
+     * A mem-path must name a regular file (a /dev/shm or hugetlbfs file). Anything else is refused before it is
+     * opened: opening a FIFO read-only blocks until a writer comes, and the one control thread with it.
+     */
+    private static void requireRegularFile(final String memPath) throws QmpException {
+        final java.nio.file.Path p;
+        try {
+            p = java.nio.file.Path.of(memPath);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw QmpException.generic("property 'mem-path': " + e.getMessage());
+        }
+        if (!java.nio.file.Files.isRegularFile(p)) throw QmpException.generic("property 'mem-path': '" + memPath + "' is not a regular file");
+    }
+
     private void addIommufd(final Args a, final String id) throws QmpException {
         a.only(Set.of("qom-type", "id", "fd"));
         if (!machine.devices().isEmpty()) throw QmpException.generic("the iommufd object must be added before any vIOMMU");
+        // one host backend, so one iommufd object: a second would replace (and close) the first's backend while
+        // the first object stayed listed, and deleting either would then drop the other's
+        if (!machine.hostObjects().isEmpty()) {
+            throw QmpException.generic("an iommufd object exists already: '" + machine.hostObjects().keySet().iterator().next() + "'");
+        }
         HostBackendProvider provider = null;
         for (HostBackendProvider p : ServiceLoader.load(HostBackendProvider.class)) if (p.kind().equals("iommufd")) provider = p;
         if (provider == null || (!a.has("fd") && !provider.available())) {
@@ -243,28 +266,28 @@ public final class QmpCommands {
         final DeviceSlot s = slot(a, "viommu");
         final String epId = a.string("id");
         final long src = a.uint("source-id");
-        if (src > 0xFFFF_FFFFL) throw QmpException.generic("Parameter 'source-id' is out of range");
+        // an endpoint's source id is a non-negative int (Endpoint); larger ones are refused here, by name
+        if (src > Integer.MAX_VALUE) throw QmpException.generic("Parameter 'source-id' is out of range (0 to " + Integer.MAX_VALUE + ")");
         final String kind = a.string("kind", "emulated");
-        final Endpoint ep;
+        // every argument is checked before a descriptor is taken from the table, so a refused command leaves it there
+        final String hostFd = a.string("host-fd", null);
+        final String host = a.string("host", null);
         switch (kind) {
             case "emulated" -> {
-                if (a.has("host") || a.has("host-fd")) throw QmpException.generic("an emulated endpoint has no host device");
-                ep = Endpoint.emulated(epId, (int) src);
+                if (host != null || hostFd != null) throw QmpException.generic("an emulated endpoint has no host device");
             }
             case "vfio" -> {
-                final HostDeviceRef ref;
-                if (a.has("host-fd")) {
-                    final int fd = machine.fds().take(a.string("host-fd"));
-                    if (fd < 0) throw QmpException.generic("File descriptor named '" + a.string("host-fd") + "' has not been found");
-                    ref = new HostDeviceRef(a.string("host", "fd:" + a.string("host-fd")), fd);
-                } else {
-                    ref = HostDeviceRef.path(a.string("host"));
+                if (host == null && hostFd == null) throw QmpException.generic("Parameter 'host' is missing");
+                // Without a host IOMMU nothing would ever bind (and so close) the device: refused for every model,
+                // not only those that check (VT-d does; SMMUv3 and virtio-iommu bind lazily)
+                if (machine.host().kind().equals("none")) {
+                    throw QmpException.generic("passthrough endpoint " + epId + " needs a host IOMMU backend (the host backend is 'none')");
                 }
-                ep = new Endpoint(epId, Endpoint.Kind.PASSTHROUGH, (int) src, Optional.of(ref));
             }
             default -> throw QmpException.generic("Parameter 'kind' expects 'emulated' or 'vfio'");
         }
         s.lock().lock();
+        int fd = -1;        // a host-fd taken from the table: ours to close until the model has the endpoint
         try {
             if (s.endpoints().containsKey(epId)) throw QmpException.generic("endpoint '" + epId + "' is already attached");
             for (Endpoint e : s.endpoints().values()) {
@@ -272,12 +295,23 @@ public final class QmpCommands {
                     throw QmpException.generic("source-id " + src + " is already used by endpoint '" + e.id() + "'");
                 }
             }
+            final Endpoint ep;
+            if (kind.equals("emulated")) {
+                ep = Endpoint.emulated(epId, (int) src);
+            } else if (hostFd != null) {
+                fd = machine.fds().take(hostFd);
+                if (fd < 0) throw QmpException.generic("File descriptor named '" + hostFd + "' has not been found");
+                ep = new Endpoint(epId, Endpoint.Kind.PASSTHROUGH, (int) src, Optional.of(new HostDeviceRef(host != null ? host : "fd:" + hostFd, fd)));
+            } else {
+                ep = new Endpoint(epId, Endpoint.Kind.PASSTHROUGH, (int) src, Optional.of(HostDeviceRef.path(host)));
+            }
             s.model().attachEndpoint(ep);
+            fd = -1;        // the endpoint owns it now
             s.endpoints().put(epId, ep);
         } catch (DeviceException e) {
-            if (ep.hostDevice().isPresent()) Posix.closeQuietly(ep.hostDevice().get().fd());
             throw QmpException.generic(e.getMessage());
         } finally {
+            Posix.closeQuietly(fd);
             s.lock().unlock();
         }
         return empty();

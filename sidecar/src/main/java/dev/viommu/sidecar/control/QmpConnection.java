@@ -29,18 +29,24 @@ import java.util.concurrent.ExecutorService;
 public final class QmpConnection extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(QmpConnection.class);
     private static final class Json {   // loaded with the first command, not with the greeting
-        static final ObjectMapper MAPPER = new ObjectMapper();
+        // Duplicate keys are refused, as QEMU's parser does (which member would count is anyone's guess), and
+        // non-integral numbers are kept as BigDecimal so that an id such as 1e999 is echoed as the number it is.
+        static final ObjectMapper MAPPER = new ObjectMapper()
+                .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     }
     public static final int MAX_TEXT = 64 * 1024;
 
-    private record PendingFd(long offset, int fd) {}
+    /** A complete text (or the reason it is not one) and the descriptors it owns. */
+    private record Text(String text, String error, List<Integer> fds) {}
 
     private final java.util.function.Supplier<QmpCommands> commands;
     private final EventBus events;
     private final ExecutorService control;
     private final Runnable quit;
     private final JsonSplitter splitter = new JsonSplitter(MAX_TEXT);
-    private final ArrayDeque<PendingFd> pendingFds = new ArrayDeque<>();   // event loop only
+    /** Descriptors owned by the text still being received (event loop only). */
+    private List<Integer> carried = new ArrayList<>();
     /** Commands queued or running for this client: past {@link #HIGH_WATER} we stop reading from it. */
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     static final int HIGH_WATER = 64, LOW_WATER = 16;
@@ -78,26 +84,36 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
         }
         final ByteBuf buf = read.bytes();
         try {
-            final long start = splitter.offset();
-            for (int fd : read.fds()) pendingFds.add(new PendingFd(start, fd));
             if (read.controlTruncated()) LOG.warn("control client sent more than {} fds in one message; the kernel dropped the rest", Posix.MAX_FDS_PER_MESSAGE);
             final byte[] b = new byte[buf.readableBytes()];
             buf.readBytes(b);
-            splitter.feed(b, b.length, this::onText);
+            final List<Text> done = new ArrayList<>();
+            splitter.feed(b, b.length, (text, error, end) -> {
+                done.add(new Text(text, error, carried));
+                carried = new ArrayList<>();
+            });
+            // Which text the descriptors came with: the kernel ends a read with the message that carried them (it may
+            // have glued earlier messages in front, but never a later one behind), so they rode on the text still in
+            // progress at the end of the read or else the last one it completed. Bytes that hold no text own none.
+            final List<Integer> owner = splitter.inText() ? carried : done.isEmpty() ? null : done.getLast().fds();
+            for (int fd : read.fds()) {
+                // a text owns at most one message's worth: a client cannot pile up descriptors on a text it never ends
+                if (owner != null && owner.size() < Posix.MAX_FDS_PER_MESSAGE) owner.add(fd);
+                else Posix.closeQuietly(fd);
+            }
+            for (Text t : done) submit(t);
         } finally {
             buf.release();
         }
     }
 
-    /** A complete text [.., end): it owns every pending fd that arrived before {@code end}. */
-    private void onText(final String text, final String error, final long end) {
-        final List<Integer> fds = new ArrayList<>();
-        while (!pendingFds.isEmpty() && pendingFds.peek().offset() < end) fds.add(pendingFds.poll().fd());
+    /** Queues a complete text for the control thread; the descriptors it owns are closed once it has run. */
+    private void submit(final Text t) {
         if (inFlight.incrementAndGet() >= HIGH_WATER) channel.config().setAutoRead(false);
         control.execute(() -> {
-            final ArrayDeque<Integer> mine = new ArrayDeque<>(fds);
+            final ArrayDeque<Integer> mine = new ArrayDeque<>(t.fds());
             try {
-                final String reply = execute(text, error, mine);
+                final String reply = execute(t.text(), t.error(), mine);
                 if (reply != null) send(reply);
             } catch (RuntimeException e) {
                 LOG.error("control command crashed", e);
@@ -133,6 +149,8 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
         } catch (JsonProcessingException e) {
             return errorReply(null, QmpException.GENERIC, "JSON parse error, " + e.getOriginalMessage());
         }
+        final String bad = badString(req);
+        if (bad != null) return errorReply(null, QmpException.GENERIC, "JSON parse error, " + bad);
         if (req == null || !req.isObject()) return errorReply(null, QmpException.GENERIC, "QMP input must be a JSON object");
         final JsonNode id = req.get("id");
         for (var it = req.fieldNames(); it.hasNext(); ) {
@@ -150,9 +168,8 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
         final String name = exec.asText();
         if (name.equals("qmp_capabilities")) {
             if (negotiated) return errorReply(id, QmpException.COMMAND_NOT_FOUND, "Capabilities negotiation is already complete, command ignored");
-            if (args != null && args.has("enable") && args.get("enable").size() > 0) {
-                return errorReply(id, QmpException.GENERIC, "Capability '" + args.get("enable").get(0).asText() + "' not available");
-            }
+            final String refused = capabilitiesError(args);
+            if (refused != null) return errorReply(id, QmpException.GENERIC, refused);
             negotiated = true;
             if (!closed) events.join(this);
             return okReply(id, Json.MAPPER.createObjectNode());
@@ -178,7 +195,62 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
             return reply;
         } catch (QmpException e) {
             return errorReply(id, e.errorClass(), e.getMessage());
+        } catch (RuntimeException e) {
+            // a bug in a command, not the client's doing; the client still gets its answer, with its id
+            LOG.error("control command {} crashed", name, e);
+            return errorReply(id, QmpException.GENERIC, "internal error: " + e);
         }
+    }
+
+    /**
+     * qmp_capabilities' only argument, {@code enable}, is an array of capability names; none is offered, so any
+     * name is refused by name (QEMU's words), and anything else is refused as QEMU's argument checks would.
+     */
+    private static String capabilitiesError(final JsonNode args) {
+        if (args == null) return null;
+        for (var it = args.fieldNames(); it.hasNext(); ) {
+            final String f = it.next();
+            if (!f.equals("enable")) return "Parameter '" + f + "' is unexpected";
+        }
+        final JsonNode enable = args.get("enable");
+        if (enable == null || enable.isNull()) return null;
+        if (!enable.isArray()) return "Invalid parameter type for 'enable', expected: array";
+        for (int i = 0; i < enable.size(); i++) {
+            if (!enable.get(i).isTextual()) return "Invalid parameter type for 'enable[" + i + "]', expected: string";
+        }
+        return enable.isEmpty() ? null : "Capability '" + enable.get(0).asText() + "' not available";
+    }
+
+    /**
+     * What QEMU's parser refuses in strings and Jackson lets through: {@code \u0000} (a NUL would cut a path or
+     * name short where it reaches C) and an escaped lone surrogate (no UTF-8 can carry it back, so an echoed id
+     * would come back changed). Null if every key and string is fine.
+     */
+    private static String badString(final JsonNode n) {
+        if (n.isTextual()) return badString(n.textValue());
+        for (var it = n.properties().iterator(); it.hasNext(); ) {
+            final var e = it.next();
+            String b = badString(e.getKey());
+            if (b == null) b = badString(e.getValue());
+            if (b != null) return b;
+        }
+        if (n.isArray()) {
+            for (JsonNode c : n) {
+                final String b = badString(c);
+                if (b != null) return b;
+            }
+        }
+        return null;
+    }
+
+    private static String badString(final String s) {
+        for (int i = 0; i < s.length(); i++) {
+            final char c = s.charAt(i);
+            if (c == 0) return "\\u0000 is not supported";
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) { i++; continue; }
+            if (Character.isSurrogate(c)) return "invalid \\u escape: a lone surrogate";
+        }
+        return null;
     }
 
     private static String okReply(final JsonNode id, final JsonNode ret) {
@@ -206,8 +278,8 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
     public void channelInactive(final ChannelHandlerContext ctx) {
         closed = true;
         events.leave(this);
-        PendingFd p;
-        while ((p = pendingFds.poll()) != null) Posix.closeQuietly(p.fd());
+        for (int fd : carried) Posix.closeQuietly(fd);     // a text the client never finished
+        carried = new ArrayList<>();
         ctx.fireChannelInactive();
     }
 

@@ -26,6 +26,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
     private final Translation translation = new Translation();
     private final dev.viommu.core.spi.InterruptRemapper.Result remapped = new dev.viommu.core.spi.InterruptRemapper.Result();
     private long malformed;
+    private boolean closing;      // event loop only
 
     public DataPlaneHandler(final Machine machine, final DataPlaneServer server) {
         this.machine = machine;
@@ -92,7 +93,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
             case DataPlane.TRANSLATE -> translate(ctx, f, base, tag, slot);
             case DataPlane.DOORBELL -> {
                 final long q = f.getUnsignedIntLE(base + DataPlane.DB_QUEUE);
-                slot.lock().lock();
+                if (!slot.enter()) { error(ctx, type, tag, DataPlane.S_NO_DEVICE); return; }
                 try { slot.model().doorbell((int) Math.min(q, Integer.MAX_VALUE)); } finally { slot.lock().unlock(); }
             }
             case DataPlane.PAGE_REQUEST -> pageRequest(ctx, f, base, tag, slot);
@@ -112,7 +113,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         final boolean last = (f.getUnsignedShortLE(base + DataPlane.PR_FLAGS) & DataPlane.PR_FLAG_LAST) != 0;
         boolean accepted = false;
         slot.metrics().dataPlanePageRequests.increment();
-        slot.lock().lock();
+        if (!slot.enter()) { error(ctx, DataPlane.PAGE_REQUEST, tag, DataPlane.S_NO_DEVICE); return; }
         try {
             accepted = service.get().pageRequest(source, pasid < 0 ? -1 : pasid, address, access, last, group);
         } catch (RuntimeException e) {
@@ -134,7 +135,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         if (remapper.isEmpty()) {
             r.deliver(address, data);            // no remapping hardware: the MSI goes through as written
         } else {
-            slot.lock().lock();
+            if (!slot.enter()) { error(ctx, DataPlane.REMAP_MSI, tag, DataPlane.S_NO_DEVICE); return; }
             try {
                 remapper.get().remap(source, address, data, r);
             } catch (RuntimeException e) {
@@ -174,13 +175,13 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         if (type == DataPlane.MMIO_WRITE) {
             final long value = f.getLongLE(base + DataPlane.MMIO_VALUE);
             slot.metrics().dataPlaneMmioWrites.increment();
-            slot.lock().lock();
+            if (!slot.enter()) { error(ctx, type, tag, DataPlane.S_NO_DEVICE); return; }
             try { r.write(offset, size, value); } catch (RuntimeException e) { deviceBug(slot, e); } finally { slot.lock().unlock(); }
             return;
         }
         long value = 0;
         slot.metrics().dataPlaneMmioReads.increment();
-        slot.lock().lock();
+        if (!slot.enter()) { error(ctx, type, tag, DataPlane.S_NO_DEVICE); return; }
         try { value = r.read(offset, size); } catch (RuntimeException e) { deviceBug(slot, e); } finally { slot.lock().unlock(); }
         final ByteBuf rep = reply(ctx, DataPlane.MMIO_READ_REPLY, slot.handle(), tag);
         rep.setIntLE(4 + DataPlane.RR_STATUS, DataPlane.S_OK);
@@ -195,7 +196,7 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         final int access = f.getIntLE(base + DataPlane.TR_ACCESS);
         final Translation t = translation;
         slot.metrics().dataPlaneTranslations.increment();
-        slot.lock().lock();
+        if (!slot.enter()) { error(ctx, DataPlane.TRANSLATE, tag, DataPlane.S_NO_DEVICE); return; }
         try {
             slot.model().translation().translate(source, pasid < 0 ? -1 : pasid, iova, access, t);
         } catch (RuntimeException e) {
@@ -256,9 +257,20 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
         write(ctx, b);
     }
 
+    /**
+     * A length prefix over {@link DataPlane#MAX_FRAME} (the frame decoder's TooLongFrameException) or a broken
+     * socket: the connection is closed, as docs/dataplane.md says, but only after the replies owed to the frames
+     * before it are flushed (closing at once would discard replies already written for well-formed requests).
+     */
     @Override
     public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+        // Once per connection: after a peer has gone, every reply still being written fails here too (they are
+        // written with the void promise), and a departed hypervisor with thousands of frames in flight must not
+        // cost thousands of log lines.
+        if (closing) return;
+        closing = true;
         LOG.warn("data-plane connection closed: {}", cause.toString());
-        ctx.close();
+        ctx.channel().config().setAutoRead(false);
+        ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
     }
 }

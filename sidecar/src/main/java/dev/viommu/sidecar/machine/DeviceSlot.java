@@ -18,6 +18,7 @@ public final class DeviceSlot {
     private final DeviceMetrics metrics;
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
+    private boolean closed;     // guarded by lock
 
     public DeviceSlot(final int handle, final DeviceModel model, final DeviceMetrics metrics) {
         this.handle = handle;
@@ -32,6 +33,20 @@ public final class DeviceSlot {
     public DeviceMetrics metrics() { return metrics; }
 
     public ReentrantLock lock() { return lock; }
+
+    /**
+     * Takes the lock if the device is still in the machine; false (lock not held) once it has been removed. A
+     * data-plane frame that looked the device up just before device_del must not call into the closed model.
+     */
+    public boolean enter() {
+        lock.lock();
+        if (!closed) return true;
+        lock.unlock();
+        return false;
+    }
+
+    /** Marks the device removed; the caller holds the lock. */
+    public void markClosed() { closed = true; }
 
     /** Endpoints attached through the control socket (guarded by {@link #lock}). */
     public Map<String, Endpoint> endpoints() { return endpoints; }

@@ -85,6 +85,13 @@ public final class Machine implements AutoCloseable {
         final MemoryBackend b = memoryBackends.remove(id);
         if (b == null) return false;
         memory = memory.withoutRegion(b.region().name());
+        // Every device call runs under its device's lock and reads the memory afresh; once each lock has been
+        // free, no call can still hold the old memory, and the mapping can go. (Unmapping under a data-plane
+        // thread in the middle of a page walk would fault the JVM, not raise an exception.)
+        for (DeviceSlot d : devices.values()) {
+            d.lock().lock();
+            d.lock().unlock();
+        }
         b.close();
         return true;
     }
@@ -138,6 +145,7 @@ public final class Machine implements AutoCloseable {
         byHandle.remove(s.handle());
         s.lock().lock();
         try {
+            s.markClosed();
             s.model().close();
         } finally {
             s.lock().unlock();
