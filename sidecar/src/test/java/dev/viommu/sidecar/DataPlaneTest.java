@@ -171,4 +171,11 @@ class DataPlaneTest {
         assertEquals(5, sample(text, "viommu_dataplane_requests_total{device=\"t0\",driver=\"test-iommu\",type=\"mmio-write\""), text);
         assertEquals(3, sample(text, "viommu_dataplane_requests_total{device=\"t0\",driver=\"test-iommu\",type=\"translate\""), text);
     }
+    @Test
+    void aModelThatThrowsOnADoorbellDoesNotCostTheHypervisorItsConnection() throws Exception {
+        dp.doorbell(1, TestDeviceProvider.BUGGY_QUEUE);                       // before: the exception closed the connection
+        assertEquals(0x7E57, dp.mmioRead(1, 0, 0x00, 4));
+        final String text = qmp.execute("query-metrics", Map.of()).path("text").asText();
+        assertEquals(1, sample(text, "viommu_faults_total{device=\"t0\",driver=\"test-iommu\",type=\"internal-error\""), text);
+    }
 }

@@ -61,6 +61,9 @@ public final class TestDeviceProvider implements DeviceModelProvider {
         return new Dev(id, p.uint("offset"), p.uint("limit"), ctx);
     }
 
+    /** A doorbell on this queue throws, as a buggy model might: the transport must contain it. */
+    static final int BUGGY_QUEUE = 0x7FFF_FFFF;
+
     static final class Dev implements DeviceModel, TranslationService, MmioRegion {
         private final String id;
         private final long offset, limit;
@@ -116,6 +119,7 @@ public final class TestDeviceProvider implements DeviceModelProvider {
         }
 
         @Override public void doorbell(final int queue) {
+            if (queue == BUGGY_QUEUE) throw new IllegalStateException("test-iommu: a model bug on queue " + queue);
             doorbells++;
             ctx.interrupts().msi(regs.get(Reg.MSI_ADDR), (int) regs.get(Reg.MSI_DATA) + queue);
             ctx.events().emit("TEST_DOORBELL", Map.of("queue", queue));

@@ -94,7 +94,13 @@ public final class DataPlaneHandler extends ChannelInboundHandlerAdapter {
             case DataPlane.DOORBELL -> {
                 final long q = f.getUnsignedIntLE(base + DataPlane.DB_QUEUE);
                 if (!slot.enter()) { error(ctx, type, tag, DataPlane.S_NO_DEVICE); return; }
-                try { slot.model().doorbell((int) Math.min(q, Integer.MAX_VALUE)); } finally { slot.lock().unlock(); }
+                try {
+                    slot.model().doorbell((int) Math.min(q, Integer.MAX_VALUE));
+                } catch (RuntimeException e) {
+                    deviceBug(slot, e);                  // as for every other device call: logged, the connection lives
+                } finally {
+                    slot.lock().unlock();
+                }
             }
             case DataPlane.PAGE_REQUEST -> pageRequest(ctx, f, base, tag, slot);
             case DataPlane.REMAP_MSI -> remapMsi(ctx, f, base, tag, slot);
