@@ -62,7 +62,7 @@ public final class TestDeviceProvider implements DeviceModelProvider {
     }
 
     /** A doorbell on this queue throws, as a buggy model might: the transport must contain it. */
-    static final int BUGGY_QUEUE = 0x7FFF_FFFF;
+    static final int BUGGY_QUEUE = 0x0BAD_D00B;   // not 2^31 - 1, which every doorbell at or above 2^31 becomes
 
     static final class Dev implements DeviceModel, TranslationService, MmioRegion {
         private final String id;

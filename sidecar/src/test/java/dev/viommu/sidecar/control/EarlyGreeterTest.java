@@ -158,4 +158,52 @@ class EarlyGreeterTest {
             second.close();
         }
     }
+    /** The next line, or null at end-of-file, or "(no end-of-file)" if neither comes within {@code millis}. */
+    private static String lineWithin(final SocketChannel c, final long millis) throws IOException {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteBuffer one = ByteBuffer.allocate(1);
+        c.configureBlocking(false);
+        try (java.nio.channels.Selector sel = java.nio.channels.Selector.open()) {
+            c.register(sel, java.nio.channels.SelectionKey.OP_READ);
+            final long end = System.nanoTime() + millis * 1_000_000;
+            while (System.nanoTime() < end) {
+                sel.select(Math.max(1, (end - System.nanoTime()) / 1_000_000));
+                sel.selectedKeys().clear();
+                for (int n; (n = c.read(one.clear())) != 0; ) {
+                    if (n < 0) return out.size() == 0 ? null : out.toString(StandardCharsets.UTF_8);
+                    if (one.get(0) == '\n') return out.toString(StandardCharsets.UTF_8);
+                    out.write(one.get(0));
+                }
+            }
+            return "(no end-of-file)";
+        }
+    }
+
+    @Test
+    void everyAdoptedConnectionGetsItsEndOfFileWhenTheSidecarStops() throws Exception {
+        // Before: about 1 stop in 15 under CPU load left the adopted connection open (the event loops' close-all at
+        // shutdown missed it); the control server now closes its clients itself.
+        for (int i = 0; i < 40; i++) {
+            final Path d = Files.createTempDirectory("viommu-greeter-eof");
+            final Path ctl = d.resolve("q.sock");
+            final EarlyGreeter early = EarlyGreeter.start(ctl);
+            try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c.connect(UnixDomainSocketAddress.of(ctl));
+                assertEquals(Version.greeting(), line(c));
+                send(c, "{\"execute\": \"qmp_capabilities\"}");
+                final Sidecar s = new Sidecar(() -> new SidecarConfig(List.of(), Map.of("backend", "none"), List.of()), ctl,
+                        d.resolve("dp.sock"), early);
+                try {
+                    s.start();
+                    assertEquals("{\"return\":{}}", line(c));
+                } finally {
+                    s.close();
+                }
+                assertEquals(null, lineWithin(c, 5000), "stop " + i + ": the adopted connection is closed");
+            } finally {
+                try (var st = Files.list(d)) { for (Path p : st.toList()) Files.deleteIfExists(p); }
+                Files.deleteIfExists(d);
+            }
+        }
+    }
 }
