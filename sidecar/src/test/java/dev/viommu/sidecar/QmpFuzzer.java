@@ -729,10 +729,13 @@ final class QmpFuzzer {
             if (spoilt) { assertError(reply, "GenericError"); return; }
             final boolean allowed = m.devices.isEmpty() && m.hostObjects.isEmpty();
             if (allowed && fdname != null && m.fds.containsKey(fdname)) {
-                // the descriptor is taken; whether it is an iommufd is the backend's to find out
-                m.fds.remove(fdname);
-                if (reply.has("return")) m.hostObjects.add(id);
-                else assertError(reply, "GenericError");
+                // the backend checks that the descriptor is /dev/iommu before it is taken: a refused one stays
+                if (reply.has("return")) {
+                    m.fds.remove(fdname);
+                    m.hostObjects.add(id);
+                } else {
+                    assertError(reply, "GenericError");
+                }
                 return;
             }
             assertError(reply, "GenericError");   // no /dev/iommu here, a missing fd name, or too late

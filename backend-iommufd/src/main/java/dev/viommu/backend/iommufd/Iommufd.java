@@ -81,8 +81,45 @@ public final class Iommufd implements AutoCloseable {
         return new Iommufd(FdIo.open(path, FdIo.O_RDWR));
     }
 
-    /** Adopts an iommufd the hypervisor passed (closed by {@link #close}). */
+    /** Adopts an iommufd the hypervisor passed (closed by {@link #close}); see {@link #requireIommufd} first. */
     public static Iommufd adopt(final int fd) { return new Iommufd(fd); }
+
+    /**
+     * Checks that {@code fd} is an open {@code /dev/iommu} before anyone adopts it; otherwise throws, leaving the
+     * descriptor open and its owner's. It must be a character device; when {@code /dev/iommu} can be stat'ed
+     * here, with the same device number; when it cannot (another mount namespace passed the descriptor in), it
+     * must answer IOMMU_OPTION (GET RLIMIT_MODE, object 0: a read every iommufd answers, iommufd_option_rlimit_mode),
+     * which any other driver refuses, typically with ENOTTY. A memfd, an eventfd, a socket or {@code /dev/null}
+     * would otherwise be taken and fail only at its first ioctl, long after the client was told "ok".
+     */
+    public static void requireIommufd(final int fd) throws HostException {
+        final String op = "iommufd fd " + fd;
+        final FdIo.Stat st = FdIo.fstat(fd);
+        if (!st.isCharDevice()) {
+            throw new HostException(op, Errno.ENOTTY, "not a character device (file type 0" + Integer.toOctalString(st.mode() & FdIo.S_IFMT) + ")");
+        }
+        FdIo.Stat dev = null;
+        try {
+            dev = FdIo.stat(DEV_IOMMU);
+        } catch (final HostException e) {
+            // no /dev/iommu in this namespace: ask the descriptor itself below
+        }
+        if (dev != null && dev.isCharDevice()) {
+            if (dev.rdevMajor() != st.rdevMajor() || dev.rdevMinor() != st.rdevMinor()) {
+                throw new HostException(op, Errno.ENOTTY, "character device " + st.rdevMajor() + ":" + st.rdevMinor()
+                        + " is not " + DEV_IOMMU + " (" + dev.rdevMajor() + ":" + dev.rdevMinor() + ")");
+            }
+            return;
+        }
+        final MemorySegment a = Scratch.get().struct(IommuOption.LAYOUT);
+        IommuOption.OPTION_ID.set(a, IOMMU_OPTION_RLIMIT_MODE);
+        IommuOption.OP.set(a, IOMMU_OPTION_OP_GET);
+        final int rc = Ioctl.invoke(fd, IOMMU_OPTION, a);
+        if (rc < 0) {
+            throw new HostException(op, -rc, "character device " + st.rdevMajor() + ":" + st.rdevMinor()
+                    + " does not answer IOMMU_OPTION, so it is not an iommufd");
+        }
+    }
 
     public int fd() { return fd; }
 

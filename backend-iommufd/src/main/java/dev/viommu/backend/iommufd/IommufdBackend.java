@@ -78,9 +78,15 @@ public final class IommufdBackend implements HostBackend {
 
     private synchronized void untrack(final ObjectId id) { objects.remove(id.value()); }
 
+    /**
+     * Binds the cdev at {@code ref.path()}, or the one {@code ref.fd()} is open on. A lent descriptor is never
+     * adopted: the device gets a duplicate of its own (closed at unbind, or at close), so the lender closes its
+     * descriptor whenever it is done with the endpoint, and a failed bind closes only the duplicate (Endpoint's
+     * ownership rule). The kernel unbinds when the last descriptor of the open file goes.
+     */
     @Override
     public ObjectId.Device bindDevice(final HostDeviceRef ref) throws HostException {
-        final VfioDevice dev = ref.fd() >= 0 ? VfioDevice.adopt(ref.fd(), ref.path()) : VfioDevice.open(ref.path());
+        final VfioDevice dev = ref.fd() >= 0 ? VfioDevice.adopt(FdIo.dupCloexec(ref.fd()), ref.path()) : VfioDevice.open(ref.path());
         try {
             final ObjectId.Device id = dev.bind(iommufd);
             devices.put(id.value(), dev);

@@ -45,7 +45,7 @@ public final class VfioDevice implements AutoCloseable {
         return new VfioDevice(FdIo.open(path, FdIo.O_RDWR), path);
     }
 
-    /** Adopts a device fd the hypervisor passed ({@code path} informational). */
+    /** Adopts {@code fd}, which this device then closes ({@code path} informational); IommufdBackend passes a dup. */
     public static VfioDevice adopt(final int fd, final String path) { return new VfioDevice(fd, path); }
 
     public int fd() { return fd; }

@@ -1,5 +1,6 @@
 package dev.viommu.backend.sim;
 
+import dev.viommu.backend.iommufd.uapi.FdIo;
 import dev.viommu.core.host.HostBackend;
 import dev.viommu.core.host.HostCapabilities;
 import dev.viommu.core.host.HostDeviceRef;
@@ -98,11 +99,13 @@ public final class SimHostBackend implements HostBackend {
 
     private static final class Dev {
         final int id; final String path; final PIommu iommu; final int pasidBits;
+        /** The sim's own duplicate of a lent cdev descriptor (as the kernel holds the file while bound), or -1. */
+        final int fd;
         /** Attached HWPT by PASID; RID is -1. */
         final Map<Integer, Hwpt> attached = new HashMap<>();
         Vdev vdev;
-        Dev(final int id, final String path, final PIommu iommu, final int pasidBits) {
-            this.id = id; this.path = path; this.iommu = iommu; this.pasidBits = pasidBits;
+        Dev(final int id, final String path, final PIommu iommu, final int pasidBits, final int fd) {
+            this.id = id; this.path = path; this.iommu = iommu; this.pasidBits = pasidBits; this.fd = fd;
         }
     }
 
@@ -287,14 +290,27 @@ public final class SimHostBackend implements HostBackend {
     /** The configuration this host was built from. */
     public SimConfig config() { return config; }
 
+    /**
+     * Binds the simulated device {@code ref.path()} names. A lent descriptor ({@code ref.fd() >= 0}) is handled as
+     * the kernel handles the cdev: a number that is not open is EBADF, and while bound the sim holds the file through
+     * a duplicate of its own, closed at unbind or close; the caller's descriptor is never closed (Endpoint's rule).
+     */
     @Override
     public synchronized ObjectId.Device bindDevice(final HostDeviceRef ref) throws HostException {
-        final int c = begin("VFIO_DEVICE_BIND_IOMMUFD", ref.path());
+        final int c = begin("VFIO_DEVICE_BIND_IOMMUFD", ref.path(), ref.fd());
         SimConfig.Device spec = config.devices().stream().filter(d -> d.path().equals(ref.path())).findFirst().orElse(null);
         if (spec == null && config.autoDevices()) spec = new SimConfig.Device(ref.path(), config.iommus().getFirst().name(), 20);
         if (spec == null) throw fail(c, Errno.ENODEV, "no simulated device " + ref.path());
         if (bound.containsKey(ref.path())) throw fail(c, Errno.EINVAL, "already bound");  // one bind per cdev fd
-        final Dev d = new Dev(id(), spec.path(), iommus.get(spec.iommu()), spec.pasidBits());
+        int fd = -1;
+        if (ref.fd() >= 0) {
+            try {
+                fd = FdIo.dupCloexec(ref.fd());
+            } catch (final HostException e) {
+                throw fail(c, e.errno(), "cdev fd " + ref.fd());
+            }
+        }
+        final Dev d = new Dev(id(), spec.path(), iommus.get(spec.iommu()), spec.pasidBits(), fd);
         objects.put(d.id, d);
         bound.put(d.path, d);
         return new ObjectId.Device(d.id);
@@ -319,6 +335,7 @@ public final class SimHostBackend implements HostBackend {
         }
         objects.remove(dev.id);
         bound.remove(dev.path);
+        if (dev.fd >= 0) FdIo.close(dev.fd);
     }
 
     @Override
@@ -921,11 +938,19 @@ public final class SimHostBackend implements HostBackend {
         return null;
     }
 
+    /** Tears everything down; the duplicates of still-bound devices' descriptors are closed, as the kernel drops the files. */
     @Override
     public synchronized void close() {
+        if (closed) return;
         closed = true;
+        for (final Dev d : bound.values()) if (d.fd >= 0) FdIo.close(d.fd);
         objects.clear();
         bound.clear();
+    }
+
+    /** The descriptors the sim holds for bound devices (its duplicates of lent cdev descriptors), in bind order. */
+    public synchronized List<Integer> heldDescriptors() {
+        return objects.values().stream().filter(o -> o instanceof Dev d && d.fd >= 0).map(o -> ((Dev) o).fd).toList();
     }
 
     // ---- test hooks: inject faults and events, DMA, dirty tracking ------------------------------------------

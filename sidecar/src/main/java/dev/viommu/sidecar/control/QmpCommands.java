@@ -21,6 +21,8 @@ import dev.viommu.sidecar.Version;
 import dev.viommu.sidecar.machine.DeviceSlot;
 import dev.viommu.sidecar.machine.Machine;
 import dev.viommu.sidecar.machine.MemoryBackend;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,6 +53,7 @@ public final class QmpCommands {
         void requestQuit();
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(QmpCommands.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Machine machine;
     private final Map<String, Handler> commands = new TreeMap<>();
@@ -197,20 +200,28 @@ public final class QmpCommands {
             throw QmpException.generic("iommufd is not available on this host (no /dev/iommu)");
         }
         final Map<String, Object> cfg = new LinkedHashMap<>();
-        int fd = -1;
-        if (a.has("fd")) {
-            fd = machine.fds().take(a.string("fd"));
-            if (fd < 0) throw QmpException.generic("File descriptor named '" + a.string("fd") + "' has not been found");
+        final String fdName = a.has("fd") ? a.string("fd") : null;
+        if (fdName != null) {
+            // lent to the provider, which checks that it is /dev/iommu; it leaves the table only once adopted
+            final int fd = machine.fds().peek(fdName);
+            if (fd < 0) throw QmpException.generic("File descriptor named '" + fdName + "' has not been found");
             cfg.put("fd", fd);
         }
+        final HostBackend created;
         try {
-            final HostBackend old = machine.host();
-            machine.setHost(provider.create(cfg, machine::memory));
-            old.close();
-            machine.hostObjects().put(id, "iommufd");
+            created = provider.create(cfg, machine::memory);
         } catch (Exception e) {
-            Posix.closeQuietly(fd);
+            // a refused descriptor was left open by the provider and stays in the table under its name
             throw QmpException.generic("iommufd: " + e.getMessage());
+        }
+        if (fdName != null) machine.fds().take(fdName);      // the backend owns it now, and closes it at object-del
+        final HostBackend old = machine.host();
+        machine.setHost(created);
+        machine.hostObjects().put(id, "iommufd");
+        try {
+            old.close();
+        } catch (RuntimeException e) {
+            LOG.warn("closing the replaced host backend", e);
         }
     }
 
@@ -287,7 +298,7 @@ public final class QmpCommands {
             default -> throw QmpException.generic("Parameter 'kind' expects 'emulated' or 'vfio'");
         }
         s.lock().lock();
-        int fd = -1;        // a host-fd taken from the table: ours to close until the model has the endpoint
+        int fd = -1;        // a host-fd taken from the table: closed here if the model refuses the endpoint
         try {
             if (s.endpoints().containsKey(epId)) throw QmpException.generic("endpoint '" + epId + "' is already attached");
             for (Endpoint e : s.endpoints().values()) {
@@ -306,8 +317,8 @@ public final class QmpCommands {
                 ep = new Endpoint(epId, Endpoint.Kind.PASSTHROUGH, (int) src, Optional.of(HostDeviceRef.path(host)));
             }
             s.model().attachEndpoint(ep);
-            fd = -1;        // the endpoint owns it now
-            s.endpoints().put(epId, ep);
+            fd = -1;        // the slot owns it now, until the endpoint is detached or the device removed
+            s.attached(ep);
         } catch (DeviceException e) {
             throw QmpException.generic(e.getMessage());
         } finally {
@@ -325,7 +336,7 @@ public final class QmpCommands {
         try {
             if (!s.endpoints().containsKey(epId)) throw QmpException.generic("endpoint '" + epId + "' is not attached");
             s.model().detachEndpoint(epId);
-            s.endpoints().remove(epId);
+            s.detached(epId);   // closes the endpoint's host descriptor: the model has let go of it
         } catch (DeviceException e) {
             throw QmpException.generic(e.getMessage());
         } finally {

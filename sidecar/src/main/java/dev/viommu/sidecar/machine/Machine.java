@@ -148,6 +148,8 @@ public final class Machine implements AutoCloseable {
             s.markClosed();
             s.model().close();
         } finally {
+            // after close: the model, and a backend it bound devices through, have let go of the descriptors
+            s.releaseEndpoints();
             s.lock().unlock();
         }
         s.metrics().close();

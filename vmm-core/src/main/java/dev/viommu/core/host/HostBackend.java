@@ -12,10 +12,14 @@ public interface HostBackend extends AutoCloseable {
     /** {@code "iommufd"}, {@code "sim"} or {@code "none"}. */
     String kind();
 
-    /** Binds a VFIO cdev to this backend's iommufd (VFIO_DEVICE_BIND_IOMMUFD). */
+    /**
+     * Binds a VFIO cdev to this backend's iommufd (VFIO_DEVICE_BIND_IOMMUFD). A device given by descriptor
+     * ({@code device.fd() >= 0}) is borrowed: the backend keeps its own duplicate of it and never closes the
+     * caller's, whether the bind succeeds or fails (ownership rule: {@link dev.viommu.core.spi.Endpoint}).
+     */
     ObjectId.Device bindDevice(HostDeviceRef device) throws HostException;
 
-    /** Unbinds and closes the device. */
+    /** Unbinds the device and closes what the backend opened or duplicated for it (never the caller's descriptor). */
     void unbindDevice(ObjectId.Device device) throws HostException;
 
     /** IOMMU_GET_HW_INFO. */

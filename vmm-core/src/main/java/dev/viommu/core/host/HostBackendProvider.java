@@ -15,5 +15,10 @@ public interface HostBackendProvider {
     /** Whether this backend can run here (for example, {@code /dev/iommu} exists). */
     boolean available();
 
+    /**
+     * A backend from {@code config}. A descriptor the config hands over (iommufd's {@code "fd"}) belongs to the
+     * backend once this returns, and is closed by its {@link HostBackend#close}; when this throws, the caller
+     * still owns it and it is left open.
+     */
     HostBackend create(Map<String, Object> config, Supplier<GuestMemory> memory) throws HostException;
 }

@@ -1,5 +1,9 @@
 package dev.viommu.backend.iommufd.rig;
 
+import dev.viommu.core.posix.Posix;
+
+import dev.viommu.backend.iommufd.uapi.FdIo;
+
 import dev.viommu.backend.iommufd.EventFds;
 import dev.viommu.backend.iommufd.Iommufd;
 import dev.viommu.backend.iommufd.IommufdBackend;
@@ -92,8 +96,36 @@ public final class InGuestChecks {
         } catch (final HostException e) {
             check("mock-dirty", false, e.getMessage());
         }
+        try {
+            descriptorCheck();
+        } catch (final HostException e) {
+            check("iommufd-descriptor-check", false, e.getMessage());
+        }
         System.out.println("RESULT " + (failures == 0 ? "PASS" : "FAIL") + " failures=" + failures);
         System.exit(failures == 0 ? 0 : 1);
+    }
+
+    /**
+     * object-add iommufd's check on a lent descriptor (Iommufd.requireIommufd): a real /dev/iommu passes, by its
+     * device numbers and by IOMMU_OPTION; another character device (/dev/null) does not.
+     */
+    static void descriptorCheck() throws Exception {
+        final int iommu = FdIo.open(Iommufd.DEV_IOMMU, FdIo.O_RDWR);
+        try {
+            Iommufd.requireIommufd(iommu);
+            check("iommufd-descriptor-accepted", true, Iommufd.DEV_IOMMU);
+        } finally {
+            Posix.close(iommu);
+        }
+        final int nul = FdIo.open("/dev/null", FdIo.O_RDWR);
+        try {
+            Iommufd.requireIommufd(nul);
+            check("iommufd-descriptor-dev-null-refused", false, "accepted /dev/null");
+        } catch (final HostException e) {
+            check("iommufd-descriptor-dev-null-refused", true, e.getMessage());
+        } finally {
+            Posix.close(nul);
+        }
     }
 
     static void realVtd(final Iommufd fd, final Arena arena) throws Exception {
