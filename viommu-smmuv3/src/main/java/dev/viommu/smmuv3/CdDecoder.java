@@ -16,9 +16,11 @@ final class CdDecoder {
 
     /**
      * The decoded CD, or null when it is ILLEGAL (the caller raises C_BAD_CD). {@code s1StallD} is the STE's
-     * S1STALLD, which makes CD.S = 1 ILLEGAL under the configurable stall model (IHI0070 §5.5).
+     * S1STALLD, which makes CD.S = 1 ILLEGAL under the configurable stall model (IHI0070 §5.5); {@code world} is
+     * the STE's {@link StreamWorld}, which decides which fields exist (§5.4.1: "the legality of a CD is, in
+     * part, affected by ... StreamWorld").
      */
-    CdConfig decode(final long d0, final long d1, final long d2, final boolean s1StallD) {
+    CdConfig decode(final long d0, final long d1, final long d2, final boolean s1StallD, final int world) {
         if (!Cd.V.isSet(d0)) return bad("V=0");
         if (!Cd.AA64.isSet(d0)) return bad("AA64=0 (AArch32 tables unsupported)");
         if (Cd.ENDI.isSet(d0)) return bad("ENDI (big-endian tables unsupported)");
@@ -32,19 +34,26 @@ final class CdDecoder {
         if (!stall && cfg.stallModel() == Idr.STALL_MODEL_FORCE) return bad("S=0 with stall forced");
         // IPS above OAS, reserved values included, behaves as OAS (§5.4 IPS).
         final int ips = Math.min(Idr.addressBits((int) Cd.IPS.get(d0)), cfg.oasBits());
+        // StreamWorld EL2 (not EL2-E2H) has one VA range: EPD0/EPD1 are IGNORED with effective value 0, and TTB1
+        // is unreachable, so T1SZ, TG1, TTB1, HAD1 and TBI1 are RES0 and not checked (§5.4 EPD0, T1SZ, §5.4.1).
+        final boolean oneRange = world == StreamWorld.NS_EL2;
         CdConfig.Tt tt0 = null, tt1 = null;
-        if (!Cd.EPD0.isSet(d0)) {
+        if (oneRange || !Cd.EPD0.isSet(d0)) {
             tt0 = tt((int) Cd.T0SZ.get(d0), Cd.tg0Shift((int) Cd.TG0.get(d0)), Cd.TTB0.raw(d1), Cd.HAD0.isSet(d1), ips);
             if (tt0 == null) return null;
         }
-        if (!Cd.EPD1.isSet(d0)) {
+        if (!oneRange && !Cd.EPD1.isSet(d0)) {
             tt1 = tt((int) Cd.T1SZ.get(d0), Cd.tg1Shift((int) Cd.TG1.get(d0)), Cd.TTB1.raw(d2), Cd.HAD1.isSet(d2), ips);
             if (tt1 == null) return null;
         }
-        final boolean ha = Cd.HA.isSet(d0) && cfg.httu() >= Idr.HTTU_AF;
-        final boolean hd = ha && Cd.HD.isSet(d0) && cfg.httu() >= Idr.HTTU_AF_DIRTY;
-        return new CdConfig((int) Cd.ASID.get(d0), tt0, tt1, ips, Cd.AFFD.isSet(d0), ha, hd, Cd.WXN.isSet(d0),
-                Cd.TBI0.isSet(d0), Cd.TBI1.isSet(d0), stall, Cd.R.isSet(d0), Cd.ASET.isSet(d0));
+        // HA/HD beyond IDR0.HTTU are ILLEGAL, not ignored (§5.4 HA; CdIllegal in §5.4.2). {HD, HA} = 0b10 is
+        // reserved and, being legal here, behaves as 0b00.
+        final boolean haSet = Cd.HA.isSet(d0), hdSet = Cd.HD.isSet(d0);
+        if (haSet && cfg.httu() < Idr.HTTU_AF) return bad("HA without IDR0.HTTU");
+        if (hdSet && cfg.httu() < Idr.HTTU_AF_DIRTY) return bad("HD without IDR0.HTTU dirty-state support");
+        final boolean hd = haSet && hdSet;
+        return new CdConfig((int) Cd.ASID.get(d0), tt0, tt1, ips, Cd.AFFD.isSet(d0), haSet, hd, Cd.WXN.isSet(d0),
+                Cd.TBI0.isSet(d0), !oneRange && Cd.TBI1.isSet(d0), stall, Cd.R.isSet(d0), Cd.ASET.isSet(d0));
     }
 
     /** One table's walk parameters; start level = 4 − ⌈(IA − g) / (g − 3)⌉ (VMSAv8-64). */

@@ -203,20 +203,29 @@ final class PageWalker {
             final int have = (access & AccessType.PRIV) != 0 ? pp : pu;
             if ((access & RWX & ~have) != 0) return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
             if (want != desc) {
+                long updPa = descPa;
+                if (nest != null) {
+                    // A stage-1 descriptor update is a write through stage 2: without stage-2 write permission it
+                    // is a stage-2 fault, CLASS = TT, TTRnW = 0, IPA = the descriptor's (IHI0070 §3.13.5, §7.3.16;
+                    // Arm ARM AArch64.S1Translate translates the update with CreateAccDescTTEUpdate). Stage-2
+                    // HTTU applies to that write (AF; dirty state with S2HD and DBM).
+                    updPa = stage2(nest, descAddr, AccessType.WRITE, Evt.CLASS_TT, f);
+                    if (updPa < 0) return -1;
+                }
                 try {
-                    if (!mem.compareAndSet64(descPa, desc, want)) {
+                    if (!mem.compareAndSet64(updPa, desc, want)) {
                         // Changed under us: use the new value (Arm ARM I_YZSVV) by reading this level again. The
                         // architecture has no bound; after HTTU_RETRIES the update fails as F_WALK_EABT, the
                         // event IHI0070 §5.4 (CD.IR0) gives a hardware update that cannot be made atomically.
                         if (++retries >= HTTU_RETRIES) {
-                            f.fetchAddr = descPa;
+                            f.fetchAddr = updPa;
                             f.s2 = s2;
                             return f.fault(EventId.F_WALK_EABT);
                         }
                         continue;
                     }
                 } catch (GuestMemoryException e) {
-                    f.fetchAddr = descPa;
+                    f.fetchAddr = updPa;
                     f.s2 = s2;
                     return f.fault(EventId.F_WALK_EABT);
                 }

@@ -22,11 +22,6 @@ public record SmmuV3Config(boolean stage1, boolean stage2, int ssidBits, int sid
 
     /** IIDR: implementer 0 (not Arm), so Linux applies no MMU-600/700 errata workarounds. */
     public static final int IIDR = 0;
-    /**
-     * AIDR: SMMUv3.2, since RIL is a v3.2 feature. ArchMajorRev[7:4] = 0 (v3.x), ArchMinorRev[3:0] = 2 (IHI0070
-     * §6.3.8; QEMU's smmuv3_init_regs writes 0x1 for its v3.1).
-     */
-    public static final int AIDR = 0x02;
     /** IDR5.STALL_MAX advertised when stalls are supported. */
     public static final int STALL_MAX = 64;
 
@@ -133,6 +128,20 @@ public record SmmuV3Config(boolean stage1, boolean stage2, int ssidBits, int sid
         v = Idr.PPS.with(v, pri && ssidBits > 0);    // RES0 without PRI or substreams (§6.3.4)
         v = Idr.RIL.with(v, ril);
         return v;
+    }
+
+    /**
+     * AIDR (IHI0070 §6.3.8): the newest revision whose mandatory features IDR3 advertises. SMMUv3.2 requires
+     * IDR3.RIL = 1, IDR3.FWB = 1 and IDR3.BBML = 0b01 or 0b10 (§6.3.4, §2.4); this model offers neither FWB
+     * (memory attributes are not modelled, so STE.S2FWB could not be honoured) nor a BBM level (no TLB-conflict
+     * behaviour is modelled), so it is SMMUv3.1, whose mandatory HAD (with stage 1) and XNX (with stage 2) it
+     * has. RIL is optional before v3.2 (§4.4.1.1 "mandatory in SMMUv3.2 or later") and stays as configured.
+     * Linux 7.3 never reads AIDR (it probes RIL, FWB and BBML from IDR3); iommufd passes it to the VMM.
+     */
+    public int aidr() {
+        final long idr3 = idr3();
+        final boolean v32 = Idr.RIL.isSet(idr3) && Idr.FWB.isSet(idr3) && Idr.BBML.get(idr3) != 0;
+        return (int) Idr.ARCH_MINOR_REV.with(Idr.ARCH_MAJOR_REV.with(0, 0), v32 ? Idr.ARCH_V3_2 : Idr.ARCH_V3_1);
     }
 
     public long idr5() {

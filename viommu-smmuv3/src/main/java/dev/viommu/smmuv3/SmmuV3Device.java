@@ -45,6 +45,7 @@ public final class SmmuV3Device implements DeviceModel {
             GERROR_MSI_GERROR_ABT = 1 << 7;
     private static final int CR0_SMMUEN = 1, CR0_PRIQEN = 2, CR0_EVENTQEN = 4, CR0_CMDQEN = 8;
     private static final int IRQ_GERROR = 1, IRQ_PRIQ = 2, IRQ_EVENTQ = 4;
+    private static final long CR2_E2H = 1, CR2_PTM = 4;
     private static final long GBPA_UPDATE = 1L << 31;
 
     private static final Logger LOG = LoggerFactory.getLogger(SmmuV3Device.class);
@@ -153,7 +154,7 @@ public final class SmmuV3Device implements DeviceModel {
         regs.set(SmmuReg.IDR3, cfg.idr3());
         regs.set(SmmuReg.IDR5, cfg.idr5());
         regs.set(SmmuReg.IIDR, SmmuV3Config.IIDR);
-        regs.set(SmmuReg.AIDR, SmmuV3Config.AIDR);
+        regs.set(SmmuReg.AIDR, cfg.aidr());
         translator.enabled = false;
         translator.invalidateAll();
         translator.terminateAllStalls();
@@ -217,6 +218,12 @@ public final class SmmuV3Device implements DeviceModel {
                     regs.set(r, now & ~GBPA_UPDATE);   // applied at once: UPDATE reads back 0
                     if (!smmuEnabled()) translator.notifyInvalidation(TranslationService.ANY_SOURCE, TranslationService.ANY_PASID, 0, 0);
                 }
+            }
+            case CR2 -> {
+                // RO once SMMUEN is set; v3.2 on may only ignore such a write (§6.3.12). E2H is RES0 without
+                // IDR0.HYP and PTM without IDR0.BTM. E2H selects EL2 or EL2-E2H for STRW = EL2 (StreamWorld).
+                if (smmuEnabled()) refuse(r, old, "while SMMUEN=1");
+                else regs.set(r, now & ~(cfg.hyp() ? 0 : CR2_E2H) & ~(cfg.btm() ? 0 : CR2_PTM));
             }
             case IRQ_CTRL -> regs.set(SmmuReg.IRQ_CTRLACK, now);
             case GERRORN -> {

@@ -17,7 +17,10 @@ final class StreamContext {
     /** The stage-2 configuration, or null. */
     StreamConfig.S2 s2;
     int vmid;
-    /** STE.STRW selects EL2: hypervisor-regime stage 1 (TLBI_EL2_*). */
+    /**
+     * StreamWorld NS-EL2 (not EL2-E2H): the stage-1 walk uses the EL2 permission model, one privilege level
+     * ({@link S1Permissions#EL2}).
+     */
     boolean el2;
     boolean s1StallDisabled;
     /** {@link Iotlb#contextTag} of this context: the IOTLB tag bits every translation of it shares. */
@@ -25,15 +28,23 @@ final class StreamContext {
 
     static int index(final long key1) { return (int) ((key1 * 0x9E3779B97F4A7C15L) >>> 60); }
 
-    void set(final long k1, final StreamConfig.Translate t, final CdConfig c, final boolean isEl2, final boolean s1StallD) {
+    /**
+     * Fills the slot. {@code world} is the {@link StreamWorld} of the stream's stage 1 (ignored when {@code c} is
+     * null: stage 1 bypassed). The tag follows the world (IHI0070 §5.2 STRW, S2VMID; §5.4 ASID): NS-EL1 entries
+     * carry the VMID and ASID; EL2-E2H entries the ASID only; EL2 entries neither, and are all global (no ASID
+     * means nG has nothing to select; TLBI_EL2_VA then ignores its ASID, §4.4.2.8).
+     */
+    void set(final long k1, final StreamConfig.Translate t, final CdConfig c, final int world, final boolean s1StallD) {
         key1 = k1;
         cd = c;
         s2 = t.s2();
-        vmid = t.vmid();
-        el2 = isEl2;
+        final boolean hyp = c != null && StreamWorld.hypervisor(world);
+        vmid = hyp ? 0 : t.vmid();
+        el2 = hyp && world == StreamWorld.NS_EL2;
         s1StallDisabled = s1StallD;
-        tag = Iotlb.contextTag(vmid, c != null ? c.asid() : Iotlb.NO_ASID, c != null, s2 != null,
-                isEl2 ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH);
+        final long context = Iotlb.contextTag(vmid, c == null || el2 ? Iotlb.NO_ASID : c.asid(), c != null, s2 != null,
+                hyp ? Iotlb.REGIME_EL2 : Iotlb.REGIME_NH);
+        tag = el2 ? context | Iotlb.TAG_GLOBAL : context;
     }
 
     void drop() {

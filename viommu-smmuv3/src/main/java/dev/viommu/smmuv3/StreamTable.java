@@ -144,8 +144,12 @@ final class StreamTable {
             ttb = alignTableBase(ttb, bits, ps);
             if (s2s && !cfg.stalls()) return bad("S2S with terminate-only stall model");   // §5.5
             if (!s2s && cfg.stallModel() == Idr.STALL_MODEL_FORCE) return bad("S2S=0 with stall forced");   // §5.5
-            final boolean ha = Ste.S2HA.isSet(d2) && cfg.httu() >= Idr.HTTU_AF;
-            final boolean hd = ha && Ste.S2HD.isSet(d2) && cfg.httu() >= Idr.HTTU_AF_DIRTY;
+            // S2HA/S2HD beyond IDR0.HTTU are ILLEGAL, not ignored (§5.2 S2HA); {S2HA, S2HD} = 0b01 is reserved and,
+            // being legal here, behaves as 0b00.
+            final boolean ha = Ste.S2HA.isSet(d2), hdSet = Ste.S2HD.isSet(d2);
+            if (ha && cfg.httu() < Idr.HTTU_AF) return bad("S2HA without IDR0.HTTU");
+            if (hdSet && cfg.httu() < Idr.HTTU_AF_DIRTY) return bad("S2HD without IDR0.HTTU dirty-state support");
+            final boolean hd = ha && hdSet;
             s2 = new StreamConfig.S2((int) Ste.S2VMID.get(d2), ia, g, start, ps, ttb, Ste.S2AFFD.isSet(d2), ha, hd,
                     s2s, Ste.S2R.isSet(d2));
         }

@@ -115,8 +115,9 @@ public final class Translator implements TranslationService {
     // ---------------------------------------------------------------- translate
 
     @Override
-    public boolean translate(final int sid, final int pasidIn, final long iova, final int access, final Translation out) {
+    public boolean translate(final int sid, final int pasidIn, final long iova, final int accessIn, final Translation out) {
         final int pasid = pasidIn < 0 ? NO_PASID : pasidIn;
+        final int access = RequestedAccess.of(accessIn);   // writes are Data; a fetch needs execute only (§13.1.2)
         if (enabled && (pasid < 0 || (ssidLimitBits != 0 && (pasid >>> ssidLimitBits) == 0))) {
             final long k1 = Integer.toUnsignedLong(sid) << 21 | (pasid + 1), page = iova >>> 12;   // Iotlb.key1/ssidTag (NO_PASID + 1 = 0)
             final long[] h = iotlbHot;
@@ -295,6 +296,7 @@ public final class Translator implements TranslationService {
                                     final long iova, final int access, final FaultRecord f, final Translation out) {
         final StreamConfig.S1 s1 = t.s1();
         final StreamConfig.S2 s2 = t.s2();
+        final int world = s1 == null ? StreamWorld.NS_EL1 : StreamWorld.of(s1.strw(), e2h());
         CdConfig cd = null;
         if (s1 != null) {
             int cdIndex = 0;
@@ -321,7 +323,7 @@ public final class Translator implements TranslationService {
             if (!bypassS1) {
                 cd = cdCache.get(Integer.toUnsignedLong(sid), cdIndex);
                 if (cd == null) {
-                    cd = fetchCd(mem, s1, s2, sid, cdIndex, f);
+                    cd = fetchCd(mem, s1, s2, sid, cdIndex, world, f);
                     if (cd == null) return raise(f, out);
                 }
             } else if (s2 == null) {
@@ -333,15 +335,25 @@ public final class Translator implements TranslationService {
         }
         final long k1 = Iotlb.key1(sid, Iotlb.ssidTag(pasid));
         final StreamContext c = contexts[StreamContext.index(k1)];
-        c.set(k1, t, cd, cd != null && s1.strw() == Ste.STRW_EL2, s1 != null && s1.stallDisabled());
+        c.set(k1, t, cd, world, s1 != null && s1.stallDisabled());
         f.clear();
         final long page = iova >>> 12;
         return walk(c, sid, pasid, iova, access, out, iotlb.setBase(k1, page), iotlb.find(k1, page));
     }
 
-    /** Fetches and decodes CD {@code cdIndex}; in nested mode every CD-table address is an IPA (CLASS=CD). */
+    /**
+     * CR2.E2H, which selects EL2 or EL2-E2H for STRW = EL2 (IHI0070 §6.3.12). It can change only while SMMUEN = 0
+     * and software must then invalidate EL2 configuration and TLB entries (§6.3.12.3), so it is read when a
+     * stream's configuration is resolved and cached with it.
+     */
+    private boolean e2h() { return (dev.regs.get(SmmuReg.CR2) & 1) != 0; }
+
+    /**
+     * Fetches and decodes CD {@code cdIndex} for a stream of {@link StreamWorld} {@code world}; in nested mode
+     * every CD-table address is an IPA (CLASS=CD).
+     */
     private CdConfig fetchCd(final GuestMemory mem, final StreamConfig.S1 s1, final StreamConfig.S2 s2, final int sid,
-                             final int cdIndex, final FaultRecord f) {
+                             final int cdIndex, final int world, final FaultRecord f) {
         final long ptr = s1.contextPtr();
         long cdAddr;
         if (s1.fmt() == Ste.S1FMT_LINEAR) {
@@ -374,7 +386,7 @@ public final class Translator implements TranslationService {
             f.fault(EventId.F_CD_FETCH);
             return null;
         }
-        final CdConfig cd = cdDecoder.decode(d0, d1, d2, s1.stallDisabled());
+        final CdConfig cd = cdDecoder.decode(d0, d1, d2, s1.stallDisabled(), world);
         if (cd == null) {
             dev.guestLog().warn("C_BAD_CD for StreamID " + Integer.toUnsignedString(sid) + " CD " + cdIndex, cdDecoder.lastReason);
             f.fault(EventId.C_BAD_CD);
@@ -599,7 +611,9 @@ public final class Translator implements TranslationService {
         if (sc instanceof StreamConfig.Translate t && t.s1() != null) {
             final int cdIndex = pasid < 0 ? 0 : pasid;
             if (pasid >= 0 && (t.s1().cdMax() == 0 || (pasid >>> t.s1().cdMax()) != 0)) return;
-            if (cdCache.find(Integer.toUnsignedLong(sid), cdIndex) < 0) fetchCd(mem, t.s1(), t.s2(), sid, cdIndex, f);
+            if (cdCache.find(Integer.toUnsignedLong(sid), cdIndex) < 0) {
+                fetchCd(mem, t.s1(), t.s2(), sid, cdIndex, StreamWorld.of(t.s1().strw(), e2h()), f);
+            }
         }
     }
 

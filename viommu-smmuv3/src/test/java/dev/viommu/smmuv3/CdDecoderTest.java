@@ -6,8 +6,10 @@ import java.util.Map;
 
 import static dev.viommu.smmuv3.StreamTableTest.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Context descriptor checks that IHI0070 §5.4 and §5.5 make ILLEGAL (C_BAD_CD), and the TTB0 alignment rule. */
 class CdDecoderTest {
@@ -17,7 +19,7 @@ class CdDecoderTest {
     }
 
     private static CdConfig decode(final Map<String, ?> props, final long d0, final long ttb0, final boolean s1StallD) {
-        return new CdDecoder(config(props)).decode(d0, ttb0, 0, s1StallD);
+        return new CdDecoder(config(props)).decode(d0, ttb0, 0, s1StallD, StreamWorld.NS_EL1);
     }
 
     @Test
@@ -64,5 +66,43 @@ class CdDecoderTest {
     void reservedIpsBehavesAsTheOutputSize() {
         // IPS 0b111 behaves as 0b110 in SMMUv3.1–3.3, then the cap at OAS applies (§5.4 IPS).
         assertEquals(48, decode(Map.of(), d0(16, 7), 0x1000, false).ipsBits());
+    }
+
+    @Test
+    void hardwareUpdateFlagsBeyondTheAdvertisedHttuMakeTheCdIllegal() {
+        // §5.4 HA and CdIllegal (§5.4.2): HA with IDR0.HTTU = 0b00, HD with HTTU = 0b00 or 0b01, are ILLEGAL.
+        // Before: both were silently ignored and the CD walked without hardware updates.
+        final long ha = d0(16, 5) | 1L << 43, hd = d0(16, 5) | 1L << 42;
+        assertNull(decode(Map.of("httu", "none"), ha, 0x1000, false), "HA without HTTU");
+        assertNull(decode(Map.of("httu", "none"), hd, 0x1000, false), "HD without HTTU");
+        assertNull(decode(Map.of("httu", "af"), ha | hd, 0x1000, false), "HD with access-flag-only HTTU");
+        assertTrue(decode(Map.of("httu", "af"), ha, 0x1000, false).ha());
+        final CdConfig both = decode(Map.of("httu", "af-dirty"), ha | hd, 0x1000, false);
+        assertTrue(both.ha() && both.hd());
+        // {HD, HA} = 0b10 where HD is legal is reserved and behaves as 0b00.
+        final CdConfig reserved = decode(Map.of("httu", "af-dirty"), hd, 0x1000, false);
+        assertFalse(reserved.ha() || reserved.hd());
+    }
+
+    private static CdConfig decodeIn(final int world, final long d0, final long d2) {
+        return new CdDecoder(config(Map.of("hyp", true))).decode(d0, 0x1000, d2, false, world);
+    }
+
+    @Test
+    void el2StreamWorldHasOneRangeThroughTtb0() {
+        // §5.4 EPD0: EPD0/EPD1 are IGNORED (effective 0) for StreamWorld EL2; §5.4.1: TTB1 is unreachable and
+        // T1SZ, TG1, TTB1, TBI1, HAD1 are RES0. EPD0 = 1 still walks TTB0; an unusable TTB1 half (T1SZ = 0, TG1
+        // reserved) with EPD1 = 0 is not ILLEGAL there, as it is at EL1 and EL2-E2H. Before: EL2 was EL1's CD.
+        final long d0 = (d0(16, 5) | 1L << 14 | 1L << 39) & ~(1L << 30);   // EPD0, TBI1, EPD1 = 0
+        final CdConfig el2 = decodeIn(StreamWorld.NS_EL2, d0, 0x2000);
+        assertNotNull(el2.tt0(), "EPD0 ignored");
+        assertNull(el2.tt1(), "TTB1 unreachable");
+        assertFalse(el2.tbi1());
+        assertNull(decodeIn(StreamWorld.NS_EL2_E2H, d0, 0x2000), "EL2-E2H checks the TTB1 half");
+        assertNull(decodeIn(StreamWorld.NS_EL1, d0, 0x2000), "EL1 checks the TTB1 half");
+        final long twoRanges = d0 | 16L << 16 | 2L << 22;                   // T1SZ 16, TG1 4 KiB
+        final CdConfig e2h = decodeIn(StreamWorld.NS_EL2_E2H, twoRanges, 0x2000);
+        assertNull(e2h.tt0(), "EPD0 honoured with E2H");
+        assertEquals(0x2000, e2h.tt1().ttb());
     }
 }

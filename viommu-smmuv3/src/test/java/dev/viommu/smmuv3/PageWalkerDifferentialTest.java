@@ -84,11 +84,15 @@ class PageWalkerDifferentialTest {
             final long va = rnd.nextInt(8) == 0 ? rnd.nextLong() : rnd.nextLong() & ((1L << ia) - 1);
             StreamConfig.S2 nest = null;
             if (kind == 3) {
-                // An identity stage 2 of 1 GiB blocks (4K granule, 39-bit IPA, start level 1), sometimes faulting.
+                // An identity stage 2 of 1 GiB blocks (4K granule, 39-bit IPA, start level 1), sometimes faulting:
+                // without AF, read (S2AP[0]) or write (S2AP[1], which stage-1 AF/dirty updates need), or
+                // writable-clean (DBM, dirtied by a stage-1 update with S2HD).
                 nest = new StreamConfig.S2(1, 39, 12, 1, (int) oas, alloc(4096), rnd.nextInt(8) == 0, ha, hd, false, true);
                 long block = 1 | 1L << 10 | 3L << 6;
                 if (rnd.nextInt(10) == 0) block &= ~(1L << 10);
                 if (rnd.nextInt(10) == 0) block &= ~(1L << 6);
+                if (rnd.nextInt(4) == 0) block &= ~(1L << 7);
+                if (rnd.nextInt(4) == 0) block |= 1L << 51;
                 write(nest.ttb(), block);
             }
             tables(ttb, va & ((1L << ia) - 1), g, start, ia, ips, false);

@@ -14,7 +14,8 @@ import java.nio.ByteOrder;
 
 /**
  * The walker as it was before the miss-path rework (kept verbatim, test-only, apart from the corrections made to
- * both walkers since: EL2 XNTable, EL0 execute-only, stage-2 XN[1:0], the HTTU give-up event):
+ * both walkers since: EL2 XNTable, EL0 execute-only, stage-2 XN[1:0], the HTTU give-up event, the stage-2
+ * write check of a nested stage-1 descriptor update):
  * {@link PageWalkerDifferentialTest} checks that the optimised {@link PageWalker} computes the same output, fault
  * record, leaf results and hardware updates for random tables and configurations.
  * <p>
@@ -198,18 +199,21 @@ final class ReferencePageWalker {
             final int have = (access & AccessType.PRIV) != 0 ? pp : pu;
             if ((access & RWX & ~have) != 0) return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
             if (want != desc) {
+                // Nested: the update is a write through stage 2 (IHI0070 §3.13.5), CLASS = TT, TTRnW = 0 on a fault.
+                final long updPa = nest == null ? descPa : stage2(nest, descIpa, AccessType.WRITE, Evt.CLASS_TT, f);
+                if (updPa < 0) return -1;
                 try {
-                    if (!mem.compareAndSet64(descPa, desc, want)) {
+                    if (!mem.compareAndSet64(updPa, desc, want)) {
                         // Changed under us: read this level again; after HTTU_RETRIES the update fails (F_WALK_EABT).
                         if (++retries >= HTTU_RETRIES) {
-                            f.fetchAddr = descPa;
+                            f.fetchAddr = updPa;
                             f.s2 = s2;
                             return f.fault(EventId.F_WALK_EABT);
                         }
                         continue;
                     }
                 } catch (GuestMemoryException e) {
-                    f.fetchAddr = descPa;
+                    f.fetchAddr = updPa;
                     f.s2 = s2;
                     return f.fault(EventId.F_WALK_EABT);
                 }

@@ -59,7 +59,42 @@ class SmmuV3RegistersTest {
         final int idr3 = m.read32(0xC);
         assertEquals(1 << 4, idr3 & (1 << 4), "XNX: mandatory with S2P from SMMUv3.1 (IHI0070 §6.3.4)");
         assertEquals(0, idr3 & (1 << 2), "HAD is 0 without S1P");
-        assertEquals(0x02, m.read32(0x1C), "AIDR: SMMUv3.2");
+    }
+
+    @Test
+    void architectureRevisionIsThreePointOneBecauseFwbAndBbmlAreNotOffered() {
+        // IHI0070 §6.3.4: a v3.2 SMMU has IDR3.RIL = 1, FWB = 1 and BBML = 0b01/0b10. The model offers neither FWB
+        // nor a BBM level, so AIDR (§6.3.8) says v3.1, with or without RIL (optional before v3.2, §4.4.1.1).
+        // Before: AIDR read 0x02 (v3.2) in every configuration.
+        for (final boolean ril : new boolean[] {true, false}) {
+            machine(Map.of("ril", ril));
+            final int idr3 = m.read32(0xC);
+            assertEquals(ril ? 1 << 10 : 0, idr3 & (1 << 10), "RIL as configured");
+            assertEquals(0, idr3 & (1 << 8), "no FWB");
+            assertEquals(0, idr3 & (3 << 11), "no BBML");
+            assertEquals(0x01, m.read32(0x1C), "AIDR: SMMUv3.1 (ArchMajorRev 0, ArchMinorRev 1), ril=" + ril);
+            m.close();
+            m = null;
+        }
+    }
+
+    @Test
+    void cr2IsReadOnlyWhileEnabledAndItsOptionalBitsAreRes0() {
+        // §6.3.12: CR2 is RO once SMMUEN is set (v3.2 on: the write is ignored); E2H is RES0 without IDR0.HYP and
+        // PTM without IDR0.BTM. Before: every bit was writable at any time.
+        machine(Map.of());
+        m.write32(0x2C, 0x7);
+        assertEquals(0x2, m.read32(0x2C), "no HYP, no BTM: only RECINVSID");
+        m.close();
+        machine(Map.of("hyp", true, "btm", true));
+        m.write32(0x2C, 0x7);
+        assertEquals(0x7, m.read32(0x2C));
+        m.write32(0x20, 0x1);                                  // SMMUEN
+        m.write32(0x2C, 0x0);
+        assertEquals(0x7, m.read32(0x2C), "ignored while SMMUEN = 1");
+        m.write32(0x20, 0x0);
+        m.write32(0x2C, 0x1);
+        assertEquals(0x1, m.read32(0x2C), "writable again once SMMUEN = 0");
     }
 
     @Test

@@ -54,6 +54,8 @@ public final class SmmuV3TestGuest {
     public int cmdqProd;
     public int evtqCons, priqCons;
     public boolean linearStrtab;
+    /** CR2.E2H at reset: Linux sets it with IDR0.HYP on a VHE host (ARM_SMMU_FEAT_E2H), then uses STRW = EL2. */
+    public boolean e2h;
     public int strtabLog2;
     private long[] l2Tables;
     public final List<String> log = new ArrayList<>();
@@ -163,7 +165,7 @@ public final class SmmuV3TestGuest {
         if ((m.read32(CR0) & CR0_SMMUEN) != 0) updateGbpa(1 << 20, 0);
         writeSyncReg(CR0, CR0ACK, 0);                              // arm_smmu_device_disable
         m.write32(CR1, 0xD75);                                     // ISH, WB/WB for tables and queues
-        m.write32(CR2, 0x6);                                       // PTM | RECINVSID
+        m.write32(CR2, 0x6 | (e2h ? 1 : 0));                       // PTM | RECINVSID, E2H with FEAT_E2H
         m.write64(STRTAB_BASE, (1L << 62) | strtab);               // arm_smmu_write_strtab
         m.write32(STRTAB_BASE_CFG, linearStrtab ? strtabLog2 : (1 << 16) | (8 << 6) | strtabLog2);
         m.write64(CMDQ_BASE, (1L << 62) | cmdqBase | cmdqShift);

@@ -37,7 +37,8 @@ class SmmuV3TranslationTest {
         m.attachEmulated("ep" + sid, sid);
         final SmmuV3TestGuest.PageTable pt = d.s1Table(granule);
         final long cd = d.alloc(64, 64);
-        final long[] c = cdWords != null ? cdWords : SmmuV3TestGuest.s1Cd(1, pt.root, granule, 5, true, true);
+        // HA/HD only as IDR0.HTTU offers them (arm_smmu_make_s1_cd; beyond HTTU they are ILLEGAL, §5.4 HA).
+        final long[] c = cdWords != null ? cdWords : SmmuV3TestGuest.s1Cd(1, pt.root, granule, 5, d.httu >= 1, d.httu == 2);
         c[1] = pt.root;
         assertTrue(d.installCd(cd, sid, 0, c));
         assertTrue(d.installSte(sid, SmmuV3TestGuest.s1Ste(cd, 0, 0, 0)));
@@ -143,7 +144,9 @@ class SmmuV3TranslationTest {
         final SmmuV3TestGuest d = boot(Map.of("sidsize", 8));
         assertEquals(0x02, m.translate(0x300, NO_PASID, 0, AccessType.READ).faultCode());
         assertEquals(1, d.evtqThread().size());
-        m.write32(SmmuV3TestGuest.CR2, 0x4);                         // PTM only
+        m.write32(SmmuV3TestGuest.CR0, m.read32(SmmuV3TestGuest.CR0) & ~SmmuV3TestGuest.CR0_SMMUEN);
+        m.write32(SmmuV3TestGuest.CR2, 0x4);                         // PTM only; CR2 is RO while SMMUEN = 1
+        m.write32(SmmuV3TestGuest.CR0, m.read32(SmmuV3TestGuest.CR0) | SmmuV3TestGuest.CR0_SMMUEN);
         assertEquals(0x02, m.translate(0x300, NO_PASID, 0, AccessType.READ).faultCode());
         assertTrue(d.evtqThread().isEmpty());
     }

@@ -10,8 +10,10 @@ import org.junit.jupiter.api.Test;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Stream table lookup and STE decoding where IHI0070 gives reserved or out-of-range values a defined behaviour
@@ -155,6 +157,25 @@ class StreamTableTest {
     private static long[] s2Words(final int t0sz, final long ttb, final int ps) {
         final long vtcr = t0sz | 1L << 6 | (long) ps << 16;
         return new long[] {1 | (long) Ste.CONFIG_S2 << 1, 0, vtcr << 32 | 1L << 51 | 1L << 58, ttb};
+    }
+
+    @Test
+    void stageTwoHardwareUpdateFlagsBeyondTheAdvertisedHttuMakeTheSteIllegal() {
+        // §5.2 S2HA: S2HA with IDR0.HTTU = 0b00, S2HD with HTTU = 0b00 or 0b01, are ILLEGAL (C_BAD_STE). Before:
+        // silently ignored.
+        final long[] ha = s2Words(24, 0x20_0000, 5), hd = s2Words(24, 0x20_0000, 5), both = s2Words(24, 0x20_0000, 5);
+        ha[2] |= Ste.S2HA.mask();
+        hd[2] |= Ste.S2HD.mask();
+        both[2] |= Ste.S2HA.mask() | Ste.S2HD.mask();
+        assertInstanceOf(StreamConfig.Invalid.class, decode(config(Map.of("httu", "none")), ha));
+        assertInstanceOf(StreamConfig.Invalid.class, decode(config(Map.of("httu", "none")), hd));
+        assertInstanceOf(StreamConfig.Invalid.class, decode(config(Map.of("httu", "af")), both));
+        assertTrue(((StreamConfig.Translate) decode(config(Map.of("httu", "af")), ha)).s2().ha());
+        final StreamConfig.S2 s2 = ((StreamConfig.Translate) decode(config(Map.of()), both)).s2();
+        assertTrue(s2.ha() && s2.hd());
+        // {S2HA, S2HD} = 0b01 where S2HD is legal is reserved and behaves as 0b00.
+        final StreamConfig.S2 reserved = ((StreamConfig.Translate) decode(config(Map.of()), hd)).s2();
+        assertFalse(reserved.ha() || reserved.hd());
     }
 
     @Test

@@ -2,12 +2,8 @@ package dev.viommu.vtd;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.InputStream;
-import java.lang.classfile.ClassFile;
-import java.lang.classfile.ClassModel;
-import java.lang.classfile.MethodModel;
-import java.lang.classfile.attribute.CodeAttribute;
-
+import static dev.viommu.core.testing.BytecodeShape.FREQ_INLINE_SIZE;
+import static dev.viommu.core.testing.BytecodeShape.codeLength;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -17,23 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * IOTLB. A refactoring that crosses these limits changes the P1/P2 figures silently; this test makes it loud.
  */
 class VtdTranslatorShapeTest {
-    private static final int FREQ_INLINE_SIZE = 325;
-
-    private static int codeLength(final Class<?> c, final String method) throws Exception {
-        try (InputStream in = c.getResourceAsStream(c.getSimpleName() + ".class")) {
-            final ClassModel cm = ClassFile.of().parse(in.readAllBytes());
-            int len = -1;
-            for (final MethodModel m : cm.methods()) {
-                if (!m.methodName().equalsString(method)) continue;
-                final CodeAttribute code = m.findAttribute(java.lang.classfile.Attributes.code()).orElseThrow();
-                if (len != -1) throw new AssertionError(method + " is overloaded: name the one to check");
-                len = code.codeLength();
-            }
-            if (len < 0) throw new AssertionError("no method " + method);
-            return len;
-        }
-    }
-
     @Test
     void shouldKeepTheMissPathOutOfTranslate() throws Exception {
         final int miss = codeLength(VtdTranslator.class, "miss");

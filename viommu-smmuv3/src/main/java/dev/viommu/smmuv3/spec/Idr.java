@@ -49,7 +49,17 @@ public final class Idr {
     public static final BitField XNX = bit("IDR3.XNX", 4);
     /** PRI overflow auto-responses carry the request's PASID without checking STE.PPAR (IHI0070 §6.3.4, §8.1). */
     public static final BitField PPS = bit("IDR3.PPS", 5);
+    /** Stage-2 forced write-back (STE.S2FWB); 1 in every SMMUv3.2 or later (IHI0070 §6.3.4). */
+    public static final BitField FWB = bit("IDR3.FWB", 8);
+    /** Range TLBI and level hint; mandatory from SMMUv3.2, optional before (§4.4.1.1, §6.3.4). */
     public static final BitField RIL = bit("IDR3.RIL", 10);
+    /** Break-before-make level; 0b01 or 0b10 in every SMMUv3.2 or later (§6.3.4, §3.21.1). */
+    public static final BitField BBML = bits("IDR3.BBML", 12, 11);
+
+    // AIDR (§6.3.8)
+    public static final BitField ARCH_MINOR_REV = bits("AIDR.ArchMinorRev", 3, 0);
+    public static final BitField ARCH_MAJOR_REV = bits("AIDR.ArchMajorRev", 7, 4);
+    public static final int ARCH_V3_1 = 1, ARCH_V3_2 = 2;
 
     // IDR5
     public static final BitField OAS = bits("IDR5.OAS", 2, 0);
