@@ -23,7 +23,13 @@ final class CdDecoder {
     CdConfig decode(final long d0, final long d1, final long d2, final boolean s1StallD, final int world) {
         if (!Cd.V.isSet(d0)) return bad("V=0");
         if (!Cd.AA64.isSet(d0)) return bad("AA64=0 (AArch32 tables unsupported)");
-        if (Cd.ENDI.isSet(d0)) return bad("ENDI (big-endian tables unsupported)");
+        // StreamWorld EL2 (not EL2-E2H) has one VA range: EPD0/EPD1 are IGNORED with effective value 0, and TTB1
+        // is unreachable, so T1SZ, TG1, TTB1, HAD1 and TBI1 are RES0 and not checked (§5.4 EPD0, T1SZ, §5.4.1).
+        final boolean oneRange = world == StreamWorld.NS_EL2;
+        final boolean epd0 = !oneRange && Cd.EPD0.isSet(d0), epd1 = !oneRange && Cd.EPD1.isSet(d0);
+        // §5.4 ENDI: IGNORED when the effective EPD0 and EPD1 are both 1 (no walk can read a table); otherwise
+        // ENDI = 1 is ILLEGAL with IDR0.TTENDIAN = 0b10 (little-endian only).
+        if (Cd.ENDI.isSet(d0) && !(epd0 && epd1)) return bad("ENDI (big-endian tables unsupported)");
         // IDR0.TERM_MODEL = 1: CD.A = 0 is ILLEGAL (§5.5; QEMU decode_cd rejects it too).
         if (!Cd.A.isSet(d0)) return bad("A=0 with TERM_MODEL=1");
         // §5.5: CD.S = 1 is ILLEGAL with terminate-only stalls, or with S1STALLD under STALL_MODEL 0b00;
@@ -34,15 +40,12 @@ final class CdDecoder {
         if (!stall && cfg.stallModel() == Idr.STALL_MODEL_FORCE) return bad("S=0 with stall forced");
         // IPS above OAS, reserved values included, behaves as OAS (§5.4 IPS).
         final int ips = Math.min(Idr.addressBits((int) Cd.IPS.get(d0)), cfg.oasBits());
-        // StreamWorld EL2 (not EL2-E2H) has one VA range: EPD0/EPD1 are IGNORED with effective value 0, and TTB1
-        // is unreachable, so T1SZ, TG1, TTB1, HAD1 and TBI1 are RES0 and not checked (§5.4 EPD0, T1SZ, §5.4.1).
-        final boolean oneRange = world == StreamWorld.NS_EL2;
         CdConfig.Tt tt0 = null, tt1 = null;
-        if (oneRange || !Cd.EPD0.isSet(d0)) {
+        if (!epd0) {
             tt0 = tt((int) Cd.T0SZ.get(d0), Cd.tg0Shift((int) Cd.TG0.get(d0)), Cd.TTB0.raw(d1), Cd.HAD0.isSet(d1), ips);
             if (tt0 == null) return null;
         }
-        if (!oneRange && !Cd.EPD1.isSet(d0)) {
+        if (!oneRange && !epd1) {
             tt1 = tt((int) Cd.T1SZ.get(d0), Cd.tg1Shift((int) Cd.TG1.get(d0)), Cd.TTB1.raw(d2), Cd.HAD1.isSet(d2), ips);
             if (tt1 == null) return null;
         }

@@ -31,17 +31,11 @@ final class Commands {
             case Cmd.CFGI_CD_ALL -> new Command.CfgiCdAll(sid, d0, d1);
             case Cmd.TLBI_NH_ALL -> new Command.TlbiNhAll(vmid(d0), d0, d1);
             case Cmd.TLBI_NH_ASID -> new Command.TlbiNhAsid(vmid(d0), asid(d0), d0, d1);
-            case Cmd.TLBI_NH_VA -> new Command.TlbiNhVa(vmid(d0), asid(d0), false, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1);
-            case Cmd.TLBI_NH_VAA -> new Command.TlbiNhVa(vmid(d0), 0, true, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1);
+            case Cmd.TLBI_NH_VA, Cmd.TLBI_NH_VAA, Cmd.TLBI_EL2_VA, Cmd.TLBI_EL2_VAA, Cmd.TLBI_S2_IPA -> byAddress(op, d0, d1);
             case Cmd.TLBI_EL2_ALL -> cfg.hyp() ? new Command.TlbiEl2All(d0, d1) : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
             case Cmd.TLBI_EL2_ASID -> cfg.hyp() ? new Command.TlbiEl2Asid(asid(d0), d0, d1)
                     : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
-            case Cmd.TLBI_EL2_VA -> cfg.hyp() ? new Command.TlbiEl2Va(asid(d0), false, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1)
-                    : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
-            case Cmd.TLBI_EL2_VAA -> cfg.hyp() ? new Command.TlbiEl2Va(0, true, range(d0, d1, Cmd.TLBI_ADDR.raw(d1)), d0, d1)
-                    : ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
             case Cmd.TLBI_S12_VMALL -> new Command.TlbiS12Vmall(vmid(d0), d0, d1);
-            case Cmd.TLBI_S2_IPA -> new Command.TlbiS2Ipa(vmid(d0), range(d0, d1, Cmd.TLBI_IPA.raw(d1)), d0, d1);
             case Cmd.TLBI_NSNH_ALL -> new Command.TlbiNsnhAll(d0, d1);
             case Cmd.ATC_INV -> cfg.ats() ? new Command.AtcInv(sid, ssv, ssid, Cmd.ATC_GLOBAL.isSet(d0),
                     Cmd.ATC_ADDR.raw(d1), (int) Cmd.ATC_SIZE.get(d1), d0, d1) : ill(op, "ATC_INV without IDR0.ATS", d0, d1);
@@ -72,6 +66,38 @@ final class Commands {
             default -> ill(op, op == Cmd.TLBI_EL3_ALL || op == Cmd.TLBI_EL3_VA ? "Secure-only opcode" : "unknown opcode",
                     d0, d1);
         };
+    }
+
+    /** TLBI_NH_VA, TLBI_NH_VAA, TLBI_EL2_VA, TLBI_EL2_VAA and TLBI_S2_IPA: the TLBIs by address (§4.4.1). */
+    private Command byAddress(final int op, final long d0, final long d1) {
+        final boolean el2 = op == Cmd.TLBI_EL2_VA || op == Cmd.TLBI_EL2_VAA;
+        if (el2 && !cfg.hyp()) return ill(op, "TLBI_EL2_* without IDR0.HYP", d0, d1);
+        final String reserved = reservedRange(d0, d1);
+        if (reserved != null) return ill(op, reserved, d0, d1);
+        final Command.Range r = range(d0, d1, op == Cmd.TLBI_S2_IPA ? Cmd.TLBI_IPA.raw(d1) : Cmd.TLBI_ADDR.raw(d1));
+        return switch (op) {
+            case Cmd.TLBI_NH_VA -> new Command.TlbiNhVa(vmid(d0), asid(d0), false, r, d0, d1);
+            case Cmd.TLBI_NH_VAA -> new Command.TlbiNhVa(vmid(d0), 0, true, r, d0, d1);
+            case Cmd.TLBI_EL2_VA -> new Command.TlbiEl2Va(asid(d0), false, r, d0, d1);
+            case Cmd.TLBI_EL2_VAA -> new Command.TlbiEl2Va(0, true, r, d0, d1);
+            default -> new Command.TlbiS2Ipa(vmid(d0), r, d0, d1);
+        };
+    }
+
+    /**
+     * Why a TLBI's range fields are a Reserved encoding (CERROR_ILL), or null (IHI0070 §4.4.1.1). With TG ≠ 0,
+     * NUM = 0, SCALE = 0 and TTL = 0b00 together are Reserved: granule information without a range or a level
+     * hint. IDR5.DS = 0 here, so with TG = 16K the Reserved TTL = 0b01 is treated as 0b00 and, with NUM = SCALE
+     * = 0, is CERROR_ILL too; with a range (NUM or SCALE ≠ 0) it is only a missing hint. Without IDR3.RIL the
+     * fields are RES0 and ignored (§4.1.5 permits either).
+     */
+    private String reservedRange(final long d0, final long d1) {
+        final int tg = (int) Cmd.TLBI_TG.get(d1);
+        if (!cfg.ril() || tg == 0 || Cmd.TLBI_NUM.get(d0) != 0 || Cmd.TLBI_SCALE.get(d0) != 0) return null;
+        final int ttl = (int) Cmd.TLBI_TTL.get(d1);
+        if (ttl == 0) return "TG != 0 with NUM = 0, SCALE = 0, TTL = 0 (Reserved)";
+        if (tg == Cmd.TLBI_TG_16K && ttl == 1) return "TG = 16K with TTL = 0b01 (Reserved without IDR5.DS), NUM = SCALE = 0";
+        return null;
     }
 
     /**

@@ -19,6 +19,11 @@ final class FaultRecord {
     boolean s2;
     int clazz;
     boolean rnw, pnu, ind, ttrnw;
+    /**
+     * An atomic (READ | WRITE) refused F_PERMISSION because it could write but not read: recorded with RnW = 1
+     * (IHI0070 §13.1.1, SMMUv3.1 and later), where every other event of an atomic has RnW = 0. Set by the walker.
+     */
+    boolean atomicReadDenied;
     boolean record;
     boolean stall;
     int stag;
@@ -51,6 +56,7 @@ final class FaultRecord {
         s2 = false;
         clazz = Evt.CLASS_IN;
         ttrnw = true;
+        atomicReadDenied = false;
         record = true;
         stall = false;
         stag = 0;
@@ -80,7 +86,7 @@ final class FaultRecord {
             d = Evt.STALL.with(d, stall);
             d = Evt.PNU.with(d, pnu);
             d = Evt.IND.with(d, ind);
-            d = Evt.RNW.with(d, rnw);
+            d = Evt.RNW.with(d, rnw || atomicReadDenied && eventId == EventId.F_PERMISSION);
             d = Evt.S2.with(d, s2);
             d = Evt.CLASS.with(d, clazz);
             if (clazz == Evt.CLASS_TT) d = Evt.TTRNW.with(d, ttrnw);

@@ -201,7 +201,7 @@ final class PageWalker {
                 pu = p >>> 3;
             }
             final int have = (access & AccessType.PRIV) != 0 ? pp : pu;
-            if ((access & RWX & ~have) != 0) return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
+            if ((access & RWX & ~have) != 0) return permissionFault(s2, f, ia, clazz, access, have);
             if (want != desc) {
                 long updPa = descPa;
                 if (nest != null) {
@@ -246,6 +246,19 @@ final class PageWalker {
         f.s2 = false;
         f.clazz = Evt.CLASS_IN;
         return f.fault(id);
+    }
+
+    /**
+     * F_PERMISSION for an access that {@code have} does not grant. An atomic (READ | WRITE; never marked
+     * Instruction, {@link RequestedAccess}) is checked for write before read, so one that may write (a
+     * writable-clean descriptor included, {@code have} being computed after the dirty-state update) faults on
+     * its read and is recorded with RnW = 1 (IHI0070 §13.1.1, v3.1+); without write permission RnW stays 0.
+     */
+    private static long permissionFault(final boolean s2, final FaultRecord f, final long addr, final int clazz,
+                                        final int access, final int have) {
+        final int rw = AccessType.READ | AccessType.WRITE;
+        f.atomicReadDenied = (access & rw) == rw && (access & RWX & ~have) == AccessType.READ;
+        return fault(s2, f, EventId.F_PERMISSION, addr, clazz, access);
     }
 
     private static long s2Fault(final FaultRecord f, final int id, final long ipa, final int clazz, final int access) {

@@ -1,8 +1,14 @@
 package dev.viommu.smmuv3;
 
+import dev.viommu.core.guest.DirectMachine;
+import dev.viommu.core.translate.AccessType;
+import dev.viommu.smmuv3.spec.EventId;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
+
+import static dev.viommu.core.guest.GuestMachine.NO_PASID;
 
 import static dev.viommu.smmuv3.StreamTableTest.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -86,6 +92,45 @@ class CdDecoderTest {
 
     private static CdConfig decodeIn(final int world, final long d0, final long d2) {
         return new CdDecoder(config(Map.of("hyp", true))).decode(d0, 0x1000, d2, false, world);
+    }
+
+    @Test
+    void endiannessIsIgnoredWhenBothTableWalksAreDisabled() {
+        // §5.4 ENDI: IGNORED when the effective EPD0 and EPD1 are both 1; otherwise ENDI = 1 is ILLEGAL with
+        // IDR0.TTENDIAN = 0b10. Before: ENDI = 1 always gave C_BAD_CD, even for a CD that walks nothing (Linux's
+        // "fault everything" SVA CD has EPD0 = EPD1 = 1, and ENDI on a big-endian kernel).
+        final long endi = 1L << 15, epd0 = 1L << 14;
+        final CdConfig noWalks = decode(Map.of(), d0(16, 5) | epd0 | endi, 0x1000, false);
+        assertNotNull(noWalks, "EPD0 = EPD1 = 1: ENDI IGNORED");
+        assertNull(noWalks.tt0());
+        assertNull(noWalks.tt1());
+        assertNull(decode(Map.of(), d0(16, 5) | endi, 0x1000, false), "EPD1 only: TTB0 is walked, ENDI checked");
+        assertNull(decodeIn(StreamWorld.NS_EL2, d0(16, 5) | epd0 | endi, 0x2000),
+                "StreamWorld EL2: EPDx IGNORED, effective 0, so ENDI is checked");
+        assertNotNull(decodeIn(StreamWorld.NS_EL2_E2H, d0(16, 5) | epd0 | endi, 0x2000), "EL2-E2H honours EPDx");
+    }
+
+    @Test
+    void transactionThroughACdWithBothWalksDisabledAndEndiSetIsATranslationFault() {
+        // The guest-visible side of §5.4 ENDI: EPD0 = EPD1 = 1 makes every address a Translation fault (§5.4 EPD0).
+        // Before: C_BAD_CD.
+        final DirectMachine m = new DirectMachine("arm-smmuv3", Map.of(), 48L << 20);
+        try {
+            final SmmuV3TestGuest d = new SmmuV3TestGuest(m, 1L << 20);
+            d.hwProbe();
+            d.initStructures();
+            d.deviceReset();
+            m.attachEmulated("ep", 1);
+            final long[] cd = SmmuV3TestGuest.s1Cd(1, 0, 12, 5, false, false);
+            cd[0] |= 1L << 14 | 1L << 15;                                       // EPD0 (EPD1 already), ENDI
+            final long cdAddr = d.alloc(64, 64);
+            assertTrue(d.installCd(cdAddr, 1, 0, cd));
+            assertTrue(d.installSte(1, SmmuV3TestGuest.s1Ste(cdAddr, 0, 0, 0)));
+            assertEquals(EventId.F_TRANSLATION, m.translate(1, NO_PASID, 0x1000, AccessType.READ).faultCode());
+            assertEquals(List.of(EventId.F_TRANSLATION), d.evtqThread().stream().map(e -> (int) (e[0] & 0xFF)).toList());
+        } finally {
+            m.close();
+        }
     }
 
     @Test

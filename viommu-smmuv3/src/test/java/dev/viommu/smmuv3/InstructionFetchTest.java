@@ -32,10 +32,7 @@ class InstructionFetchTest {
     @BeforeEach
     void boot() {
         m = new DirectMachine("arm-smmuv3", Map.of(), 48L << 20);
-        d = new SmmuV3TestGuest(m, 1L << 20);
-        d.hwProbe();
-        d.initStructures();
-        d.deviceReset();
+        d = SmmuV3TestGuest.booted(m);
         m.attachEmulated("ep", 1);
     }
 

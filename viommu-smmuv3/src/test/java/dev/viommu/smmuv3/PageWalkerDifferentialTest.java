@@ -41,11 +41,12 @@ class PageWalkerDifferentialTest {
         assertTrue(updates >= 300, "hardware AF/dirty updates: " + updates);
         assertTrue(nestedOk >= 500, "successful nested walks: " + nestedOk);
         assertTrue(stage2Ok >= 500, "successful stage-2 walks: " + stage2Ok);
+        assertTrue(atomicReadDenied >= 20, "atomics refused for reading only (RnW = 1): " + atomicReadDenied);
     }
 
     private final int[] outcomes = new int[256];
     private long updates;
-    private int nestedOk, stage2Ok;
+    private int nestedOk, stage2Ok, atomicReadDenied;
 
     private void trial(final int trial) throws GuestMemoryException {
         final long oas = OAS[rnd.nextInt(OAS.length)];
@@ -106,6 +107,7 @@ class PageWalkerDifferentialTest {
         assertEquals(fa.ipa, fb.ipa, what + ": IPA");
         assertEquals(fa.fetchAddr, fb.fetchAddr, what + ": fetch address");
         assertEquals(fa.ttrnw, fb.ttrnw, what + ": TTRnW");
+        assertEquals(fa.atomicReadDenied, fb.atomicReadDenied, what + ": atomic refused for reading (RnW)");
         if (a >= 0) {
             assertEquals(ref.leafSize, opt.leafSize, what + ": leaf size");
             assertEquals(ref.leafBase, opt.leafBase, what + ": leaf base");
@@ -118,6 +120,7 @@ class PageWalkerDifferentialTest {
         updates += opt.httuUpdates;
         if (a >= 0 && kind == 3) nestedOk++;
         if (a >= 0 && kind == 2) stage2Ok++;
+        if (fb.atomicReadDenied) atomicReadDenied++;
         for (long p = 0; p < brk; p += 8) {
             if (memA.read64(p) != memB.read64(p)) assertEquals(memA.read64(p), memB.read64(p), what + ": memory at " + p);
         }

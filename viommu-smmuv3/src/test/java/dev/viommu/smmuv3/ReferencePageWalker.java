@@ -15,7 +15,7 @@ import java.nio.ByteOrder;
 /**
  * The walker as it was before the miss-path rework (kept verbatim, test-only, apart from the corrections made to
  * both walkers since: EL2 XNTable, EL0 execute-only, stage-2 XN[1:0], the HTTU give-up event, the stage-2
- * write check of a nested stage-1 descriptor update):
+ * write check of a nested stage-1 descriptor update, the RnW of an atomic refused for reading):
  * {@link PageWalkerDifferentialTest} checks that the optimised {@link PageWalker} computes the same output, fault
  * record, leaf results and hardware updates for random tables and configurations.
  * <p>
@@ -197,7 +197,12 @@ final class ReferencePageWalker {
                 }
             }
             final int have = (access & AccessType.PRIV) != 0 ? pp : pu;
-            if ((access & RWX & ~have) != 0) return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
+            if ((access & RWX & ~have) != 0) {
+                // An atomic that may write but not read is recorded RnW = 1 (IHI0070 §13.1.1).
+                f.atomicReadDenied = (access & (AccessType.READ | AccessType.WRITE)) == (AccessType.READ | AccessType.WRITE)
+                        && (access & RWX & ~have) == AccessType.READ;
+                return fault(s2, f, EventId.F_PERMISSION, ia, clazz, access);
+            }
             if (want != desc) {
                 // Nested: the update is a write through stage 2 (IHI0070 §3.13.5), CLASS = TT, TTRnW = 0 on a fault.
                 final long updPa = nest == null ? descPa : stage2(nest, descIpa, AccessType.WRITE, Evt.CLASS_TT, f);

@@ -177,6 +177,7 @@ class SmmuV3StructuredHostileGuestTest {
         }
         final int ttl = leaf ? 4 - ((63 - Long.numberOfLeadingZeros(size)) - 3) / (granule - 3) : 0;
         long pages = size >>> granule, va = addr & -(1L << granule);
+        if (!leaf && (pages & 31) == 1) pages++;   // Linux: never NUM = SCALE = TTL = 0, Reserved (§4.4.1.1)
         while (pages > 0) {
             final int scale = Long.numberOfTrailingZeros(pages);
             final long num = (pages >>> scale) & 31;

@@ -67,6 +67,18 @@ public final class SmmuV3TestGuest {
         this.brk = heapBase;
     }
 
+    /**
+     * A guest whose SMMU is probed, set up and reset as Linux's probe does (arm_smmu_device_hw_probe,
+     * arm_smmu_init_structures, arm_smmu_device_reset), its heap at 1 MiB.
+     */
+    public static SmmuV3TestGuest booted(final GuestMachine machine) {
+        final SmmuV3TestGuest d = new SmmuV3TestGuest(machine, 1L << 20);
+        d.hwProbe();
+        d.initStructures();
+        d.deviceReset();
+        return d;
+    }
+
     public GuestMachine machine() { return m; }
 
     /** A zeroed, naturally aligned guest allocation (dmam_alloc_coherent). */

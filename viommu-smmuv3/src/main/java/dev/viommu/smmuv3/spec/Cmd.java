@@ -33,6 +33,8 @@ public final class Cmd {
     public static final BitField TLBI_LEAF = bit("TLBI.Leaf", 0);
     public static final BitField TLBI_TTL = bits("TLBI.TTL", 9, 8);
     public static final BitField TLBI_TG = bits("TLBI.TG", 11, 10);
+    /** TLBI.TG values (§4.4.1.1): 0 = no range and no hint; the granule of the entries otherwise. */
+    public static final int TLBI_TG_4K = 1, TLBI_TG_16K = 2, TLBI_TG_64K = 3;
     public static final BitField TLBI_ADDR = bits("TLBI.Address", 63, 12);
     public static final BitField TLBI_IPA = bits("TLBI.IPA", 51, 12);
 
