@@ -12,31 +12,27 @@ import java.nio.charset.StandardCharsets;
  * is collected up to the next newline and handed over as a malformed text. A text longer than {@code maxLength}
  * is dropped up to the next newline and reported as too large. A text that is not valid UTF-8 is reported as
  * such, as QEMU's parser does, rather than decoded with replacement characters (which would change the strings
- * a client sent, its id among them). Stream offsets are tracked so that descriptors can be matched to the
- * command they arrived with.
+ * a client sent, its id among them). Which descriptors belong to which text is the caller's business
+ * ({@link #inText} says whether a text is still open).
  */
 public final class JsonSplitter {
-    /** Receives each complete text (or null with a reason) and the stream offset just past it. */
+    /** Receives each complete text, or null with the reason it is not one. */
     public interface Sink {
-        void text(String text, String error, long endOffset);
+        void text(String text, String error);
     }
 
     private final int maxLength;
     private final ByteArrayOutputStream cur = new ByteArrayOutputStream();
-    private long offset;          // stream offset of the next byte
     private int depth;
     private boolean inString, escape, garbage, overflow;
 
     public JsonSplitter(final int maxLength) { this.maxLength = maxLength; }
 
-    public long offset() { return offset; }
-
     public void feed(final byte[] b, final int len, final Sink sink) {
         for (int i = 0; i < len; i++) {
             final byte c = b[i];
-            offset++;
             if (overflow) {
-                if (c == '\n') { overflow = false; reset(); sink.text(null, "JSON text too large (over " + maxLength + " bytes)", offset); }
+                if (c == '\n') { overflow = false; reset(); sink.text(null, "JSON text too large (over " + maxLength + " bytes)"); }
                 continue;
             }
             if (garbage) {
@@ -92,10 +88,10 @@ public final class JsonSplitter {
             s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(t)).toString();
         } catch (CharacterCodingException e) {
-            sink.text(null, "JSON parse error, invalid UTF-8 sequence", offset);
+            sink.text(null, "JSON parse error, invalid UTF-8 sequence");
             return;
         }
-        sink.text(trim ? s.trim() : s, null, offset);
+        sink.text(trim ? s.trim() : s, null);
     }
 
     private void append(final byte c) {

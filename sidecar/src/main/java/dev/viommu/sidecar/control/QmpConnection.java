@@ -88,7 +88,7 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
             final byte[] b = new byte[buf.readableBytes()];
             buf.readBytes(b);
             final List<Text> done = new ArrayList<>();
-            splitter.feed(b, b.length, (text, error, end) -> {
+            splitter.feed(b, b.length, (text, error) -> {
                 done.add(new Text(text, error, carried));
                 carried = new ArrayList<>();
             });
@@ -149,9 +149,10 @@ public final class QmpConnection extends ChannelInboundHandlerAdapter {
         } catch (JsonProcessingException e) {
             return errorReply(null, QmpException.GENERIC, "JSON parse error, " + e.getOriginalMessage());
         }
+        if (req == null || req.isMissingNode()) return errorReply(null, QmpException.GENERIC, "QMP input must be a JSON object");
         final String bad = badString(req);
         if (bad != null) return errorReply(null, QmpException.GENERIC, "JSON parse error, " + bad);
-        if (req == null || !req.isObject()) return errorReply(null, QmpException.GENERIC, "QMP input must be a JSON object");
+        if (!req.isObject()) return errorReply(null, QmpException.GENERIC, "QMP input must be a JSON object");
         final JsonNode id = req.get("id");
         for (var it = req.fieldNames(); it.hasNext(); ) {
             final String f = it.next();
